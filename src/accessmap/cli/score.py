@@ -1,0 +1,5 @@
+"""CLI commands for the score stage (placeholder until the stage lands)."""
+
+from __future__ import annotations
+
+from accessmap.cli import app  # noqa: F401

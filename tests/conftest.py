@@ -1,0 +1,43 @@
+"""Shared fixtures: the real data directory and a no-network guard."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_dir() -> Path:
+    env = os.environ.get("ACCESSMAP_DATA_DIR")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real shared data directory (``ACCESSMAP_DATA_DIR`` or ``../shared/data``)."""
+    d = _data_dir()
+    if not (d / "occitanie_admin.gpkg").exists():
+        pytest.fail(f"data directory {d} not found: set ACCESSMAP_DATA_DIR")
+    return d
+
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> object:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not (
+        host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+    ):
+        raise RuntimeError(f"tests must not touch the network (tried {host!r})")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Block every socket connection that is not to loopback."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
