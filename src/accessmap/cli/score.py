@@ -1,5 +1,189 @@
-"""CLI commands for the score stage (placeholder until the stage lands)."""
+"""``accessmap score``: the main job, end to end."""
 
 from __future__ import annotations
 
-from accessmap.cli import app  # noqa: F401
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from accessmap.cli import app
+from accessmap.cli._common import STATE, DataDirOption, show_progress
+
+DEFAULT_OUT = Path("out/accessmap.gpkg")
+
+
+def _parse_floats(text: str, option: str) -> tuple[float, ...]:
+    from accessmap.errors import ConfigError
+
+    try:
+        vals = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r}: give comma-separated minutes, e.g. {option} 10,15,20,30"
+        ) from None
+    if not vals:
+        raise ConfigError(f"{option} is empty: give comma-separated minutes, e.g. 10,15,20")
+    return vals
+
+
+@app.command()
+def score(
+    data_dir: DataDirOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output GeoPackage (CSV copies go beside it).")
+    ] = DEFAULT_OUT,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    region: Annotated[
+        str, typer.Option(help="occitanie, a département code (46), a région code or FR.")
+    ] = "occitanie",
+    threshold: Annotated[float, typer.Option(help="Access target in minutes.")] = 15.0,
+    bands: Annotated[
+        str, typer.Option(help="Reporting thresholds in minutes, comma-separated.")
+    ] = "10,15,20,30",
+    supply: Annotated[
+        str, typer.Option(help="GP supply: bpe2019 (counts per commune) or a BPE file path.")
+    ] = "bpe2019",
+    engine: Annotated[
+        str, typer.Option(help="auto | crow-fly | road-network.")
+    ] = "auto",
+    roads: Annotated[
+        Path | None,
+        typer.Option(help="Road file (.osm.pbf/.osm/.osm.bz2, or a nodes CSV of a table pair)."),
+    ] = None,
+    profile: Annotated[str, typer.Option(help="Speed profile (osrm-car, fr-legal).")] = "osrm-car",
+    zones: Annotated[
+        Path | None, typer.Option(help="Extra zone layer (polygons) to score besides EPCI.")
+    ] = None,
+    zones_id: Annotated[str, typer.Option(help="Id column of --zones.")] = "id",
+    priority: Annotated[
+        Path | None, typer.Option(help="CSV of official priority EPCI (column epci_siren).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Size of the top list of zones.")] = 28,
+    k: Annotated[int, typer.Option("-k", "--k", help="Number of new centres to site.")] = 10,
+    exact: Annotated[bool, typer.Option(help="Also solve the exact MCLP (HiGHS).")] = True,
+    grid: Annotated[bool, typer.Option(help="Also measure at 1 km population cells.")] = True,
+    cutoff: Annotated[float, typer.Option(help="Catchment cutoff (2SFCA/APL), minutes.")] = 20.0,
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option("--what-if", help="INSEE code of a commune where a centre would open."),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address for the heavy parts.")
+    ] = None,
+) -> None:
+    """Who is beyond the target, how zones rank, and where K new centres help most."""
+    from accessmap.errors import OutputExistsError
+    from accessmap.export import to_geopackage, write_tables
+    from accessmap.pipeline import ScoreParams, run_score
+
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"{out} exists: pass --overwrite to replace it, or --out NEW.gpkg")
+    params = ScoreParams(
+        region=region,
+        threshold_min=threshold,
+        bands_min=_parse_floats(bands, "--bands"),
+        supply=supply,
+        engine=engine,
+        roads=roads,
+        profile=profile,
+        zones=zones,
+        zones_id=zones_id,
+        priority=priority,
+        top_n=top,
+        k=k,
+        exact=exact,
+        grid=grid,
+        catchment_cutoff_min=cutoff,
+        what_if=tuple(what_if or ()),
+    )
+    params.validate()
+    console = Console(stderr=True)
+    if show_progress():
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("scoring", total=6)
+
+            def cb(stage: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=stage)
+
+            result = run_score(params, data_dir=data_dir, progress=cb, scheduler=scheduler)
+    else:
+        result = run_score(params, data_dir=data_dir, scheduler=scheduler)
+    to_geopackage(result.layers | result.tables, out, metadata=result.metadata,
+                  overwrite=overwrite)  # fmt: skip
+    csv_dir = write_tables(result, out.with_suffix(""), overwrite=overwrite)
+    if not STATE.quiet:
+        render_summary(result, out, csv_dir)
+
+
+def _fmt_pct(x: Any) -> str:
+    return "-" if x is None else f"{100 * float(x):.1f} %"
+
+
+def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
+    """Print the readable summary of a run on stdout."""
+    con = Console(file=sys.stdout, width=110)
+    s = result.summary
+    thr = s["threshold_min"]
+    con.print(f"[bold]accessmap score[/] — {s['area']}: {s['communes']:,} communes, "
+              f"{s['population']:,} inhabitants, {s['gp_count']:,.0f} GPs; "
+              f"engine: {', '.join(s['engines'])}")  # fmt: skip
+    con.print(
+        f"Beyond {thr:g} min of a GP: [bold]{_fmt_pct(s['share_beyond_target'])}[/] of the "
+        f"population ({s['pop_beyond_target']:,} people); mean time {s['mean_time_min']:.1f} min"
+    )
+    if "cells_share_beyond_target" in s:
+        con.print(f"  at 1 km population cells ({s['cells']:,} cells): "
+                  f"{_fmt_pct(s['cells_share_beyond_target'])} beyond {thr:g} min")  # fmt: skip
+    con.print(f"APL below 2.5: {_fmt_pct(s['share_apl_below_2_5'])} of the population; "
+              f"below 4: {_fmt_pct(s['share_apl_below_4'])}; Gini {s['gini_apl']:.3f}, "
+              f"Palma {s['palma_apl']:.2f}")  # fmt: skip
+    deps = result.tables.get("departements")
+    if deps is not None and len(deps):
+        t = Table(title=f"By département: share beyond {thr:g} min", title_justify="left")
+        for c in ("dep", "dep_nom", "pop", "share_beyond", "mean_time_min"):
+            t.add_column(c, justify="right" if c not in ("dep_nom",) else "left")
+        sb = f"share_beyond_{thr:g}"
+        for _, r in deps.iterrows():
+            t.add_row(str(r["dep"]), str(r["dep_nom"]), f"{int(r['pop']):,}",
+                      _fmt_pct(r.get(sb)), f"{r['mean_time_min']:.1f}")  # fmt: skip
+        con.print(t)
+    z = result.layers["epci_scores"].sort_values("need_rank").head(15)
+    t = Table(title="EPCI ranked by need (top 15)", title_justify="left")
+    for c in ("rank", "EPCI", "pop", f"beyond {thr:g} min", "mean min", "APL", "need"):
+        t.add_column(c, justify="left" if c == "EPCI" else "right")
+    for _, r in z.iterrows():
+        flag = " *" if bool(r.get("official_priority", False)) else ""
+        t.add_row(str(int(r["need_rank"])), f"{r['epci_nom']}{flag}", f"{int(r['pop']):,}",
+                  _fmt_pct(r["share_beyond_15"]), f"{r['mean_time_min']:.1f}",
+                  f"{r['apl']:.2f}", f"{r['need_score']:.0f}")  # fmt: skip
+    con.print(t)
+    if s.get("official_in_top") is not None:
+        con.print(f"Official priority EPCI (*) in our top list: {s['official_in_top']}")
+    sites = result.layers["sites"]
+    if len(sites):
+        t = Table(title=f"Proposed new centres (greedy maximal coverage, {thr:g} min)",
+                  title_justify="left")  # fmt: skip
+        for c in ("rank", "commune", "INSEE", "EPCI", "people newly covered", "cumulative"):
+            t.add_column(c, justify="left" if c in ("commune", "EPCI") else "right")
+        for _, r in sites.iterrows():
+            t.add_row(str(int(r["rank"])), str(r["nom"]), str(r["insee"]), str(r["epci_nom"]),
+                      f"{int(r['gain_pop']):,}", f"{int(r['cumulative_pop']):,}")  # fmt: skip
+        con.print(t)
+        ex = s.get("exact") or {}
+        if ex:
+            con.print(f"Exact MCLP ({ex.get('status', '')}): {int(ex.get('objective', 0)):,} "
+                      f"people; greedy reaches {100 * ex.get('greedy_ratio', float('nan')):.2f} %"
+                      " of it")  # fmt: skip
+    wi = result.tables.get("what_if")
+    if wi is not None and len(wi):
+        for _, r in wi.iterrows():
+            con.print(f"What if a centre opens in {r.get('nom', r['site_id'])} "
+                      f"({r['site_id']}): +{int(r['gain_pop']):,} people within {thr:g} min")
+    con.print(f"Wrote {out}" + (f" and CSV tables in {csv_dir}/" if csv_dir else "")
+              + f" in {s['seconds']:.1f} s")  # fmt: skip

@@ -1,0 +1,562 @@
+"""The main job: from open data to ranked zones and proposed sites (``accessmap score``).
+
+:func:`run_score` chains the stages: load an :class:`~accessmap.area.Area`, compute travel
+times with an engine (crow-fly everywhere; road network where a road file covers the area),
+the access measures (nearest-GP time, coverage, E2SFCA, APL, equity), the zone scores and
+the siting of new centres, and returns a :class:`ScoreResult` whose layers
+:func:`accessmap.export.to_geopackage` writes. Methods and sources: ``docs/methods.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from accessmap import __version__
+from accessmap.area import Area, load_area
+from accessmap.config import WORKING_CRS
+from accessmap.errors import ConfigError, UnknownCodeError
+
+log = logging.getLogger(__name__)
+
+#: Progress callback: (stage label, done, total).
+Progress = Callable[[str, int, int], None]
+
+ENGINES = ("auto", "crow-fly", "road-network")
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    """Parameters of one scoring run (all have documented defaults).
+
+    Attributes
+    ----------
+    region : str
+        ``"occitanie"`` (default), a département code, a région code or ``"FR"``.
+    threshold_min : float
+        The access target: 15 minutes (Région Occitanie, "Ma Santé, Ma Région").
+    bands_min : tuple of float
+        Reporting thresholds for the ``within_X`` flags and shares.
+    supply : str
+        GP supply source (``"bpe2019"`` counts per commune, or a BPE file path).
+    engine : str
+        ``"auto"`` (road network where ``roads`` covers, crow-fly elsewhere), ``"crow-fly"``
+        or ``"road-network"`` (only origins the road file covers are routed).
+    roads : Path, optional
+        Road file (``.osm.pbf``, ``.osm``, ``.osm.bz2``, or a node/edge CSV pair given as
+        the nodes file).
+    profile : str
+        Speed profile name (:func:`accessmap.speeds.get_profile`).
+    zones : Path, optional
+        An extra zone layer (any OGR file with polygons) to score besides the EPCI.
+    zones_id : str
+        Id column of ``zones``.
+    priority : Path, optional
+        CSV of official priority EPCI SIREN codes for the agreement report.
+    top_n : int
+        Size of the top list compared with the official list (28 EPCI in Occitanie, ARS 2025).
+    k : int
+        Number of new centres to site (about ten a year in "Ma Santé, Ma Région").
+    exact : bool
+        Also solve the exact MCLP (HiGHS) and report its gap to the greedy answer.
+    grid : bool
+        Also measure at 1 km population cells where the grid exists.
+    catchment_cutoff_min : float
+        Catchment radius of the 2SFCA family (DREES APL: 20 minutes).
+    consultations_per_gp : float
+        Consultations a year per GP head count (DREES convention 5,400; assumption).
+    isochrone_min : tuple of float
+        Isochrone thresholds.
+    what_if : tuple of str
+        INSEE codes to evaluate as single new sites.
+    """
+
+    region: str = "occitanie"
+    threshold_min: float = 15.0
+    bands_min: tuple[float, ...] = (10.0, 15.0, 20.0, 30.0)
+    supply: str = "bpe2019"
+    engine: str = "auto"
+    roads: Path | None = None
+    profile: str = "osrm-car"
+    zones: Path | None = None
+    zones_id: str = "id"
+    priority: Path | None = None
+    top_n: int = 28
+    k: int = 10
+    exact: bool = True
+    grid: bool = True
+    catchment_cutoff_min: float = 20.0
+    consultations_per_gp: float = 5400.0
+    isochrone_min: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
+    what_if: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the bad option and the fix."""
+        if self.engine not in ENGINES:
+            raise ConfigError(
+                f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}"
+            )
+        if self.engine == "road-network" and self.roads is None:
+            raise ConfigError("engine 'road-network' needs a road file: pass --roads FILE")
+        if not self.threshold_min > 0:
+            raise ConfigError(f"threshold must be > 0 minutes, got {self.threshold_min!r}")
+        if self.k < 0:
+            raise ConfigError(f"k (number of new centres) must be >= 0, got {self.k!r}")
+        if self.top_n < 1:
+            raise ConfigError(f"top-n must be >= 1, got {self.top_n!r}")
+        if self.catchment_cutoff_min < self.threshold_min:
+            raise ConfigError(
+                f"catchment cutoff {self.catchment_cutoff_min} min is below the threshold "
+                f"{self.threshold_min} min: raise --cutoff"
+            )
+
+
+@dataclass
+class ScoreResult:
+    """Everything one run produced.
+
+    Attributes
+    ----------
+    layers : dict of str to GeoDataFrame
+        ``communes``, ``cells``, ``epci_scores``, ``sites``, ``isochrones`` (+ ``zones``).
+    tables : dict of str to DataFrame
+        ``departements``, ``region``, ``siting_curve``, ``agreement``, ``what_if``,
+        ``sensitivity``.
+    summary : dict
+        Headline figures for the CLI and the report.
+    metadata : dict
+        Parameters, engine, data sources, version and date (written into the GeoPackage).
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    tables: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class _Times:
+    """Travel times from a crow-fly engine, overridden by a road engine where it covers."""
+
+    def __init__(self, params: ScoreParams, data_dir: str | Path | None) -> None:
+        from accessmap.traveltime import CrowFlyEngine
+
+        self.crow = CrowFlyEngine()
+        self.net: Any = None
+        self.net_xy: cKDTree | None = None
+        self.max_snap_m = 0.0
+        if params.roads is not None and params.engine != "crow-fly":
+            from accessmap.network import load_network
+            from accessmap.traveltime import NetworkEngine
+
+            network = load_network(Path(params.roads), profile=params.profile)
+            self.net = NetworkEngine(network)
+            self.max_snap_m = float(getattr(self.net, "max_snap_m", 1000.0))
+            self.net_xy = cKDTree(np.column_stack([network.x, network.y]))
+            self.network_meta = dict(network.meta)
+        self.network_only = params.engine == "road-network"
+
+    @property
+    def names(self) -> list[str]:
+        out = [] if self.network_only else [self.crow.name]
+        if self.net is not None:
+            out.append(self.net.name)
+        return out
+
+    def covered(self, points: gpd.GeoDataFrame) -> np.ndarray:
+        """Mask of points within the snapping distance of the road network."""
+        if self.net_xy is None or len(points) == 0:
+            return np.zeros(len(points), dtype=bool)
+        d, _ = self.net_xy.query(np.column_stack([points.geometry.x, points.geometry.y]))
+        return np.asarray(d <= self.max_snap_m)
+
+    def nearest(self, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+        if len(facilities) == 0:
+            out = pd.DataFrame(
+                {"nearest_id": pd.Series([None] * len(origins), dtype=object),
+                 "travel_time_min": np.nan}, index=origins.index)  # fmt: skip
+            out["engine"] = "none"
+            return out
+        res = self.crow.nearest(origins, facilities)[["nearest_id", "travel_time_min"]].copy()
+        res["engine"] = self.crow.name
+        if self.net is not None:
+            o_cov = self.covered(origins)
+            f_cov = self.covered(facilities)
+            if o_cov.any() and f_cov.any():
+                net = self.net.nearest(origins[o_cov], facilities[f_cov])
+                ok = net["travel_time_min"].notna()
+                idx = net.index[ok]
+                res.loc[idx, "nearest_id"] = net.loc[idx, "nearest_id"]
+                res.loc[idx, "travel_time_min"] = net.loc[idx, "travel_time_min"]
+                res.loc[idx, "engine"] = self.net.name
+            if self.network_only:
+                res.loc[res["engine"] != self.net.name, ["travel_time_min"]] = np.nan
+        return res
+
+    def matrix(
+        self, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, cutoff_min: float
+    ) -> pd.DataFrame:
+        cols = ["from_id", "to_id", "travel_time_min"]
+        if len(facilities) == 0 or len(origins) == 0:
+            return pd.DataFrame(columns=cols)
+        o_cov = self.covered(origins)
+        parts = []
+        if self.net is not None and o_cov.any():
+            f_cov = self.covered(facilities)
+            if f_cov.any():
+                parts.append(
+                    self.net.matrix(origins[o_cov], facilities[f_cov], cutoff_min=cutoff_min)[cols]
+                )
+        rest = origins[~o_cov]
+        if len(rest) and not self.network_only:
+            parts.append(self.crow.matrix(rest, facilities, cutoff_min=cutoff_min)[cols])
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        return pd.concat(parts, ignore_index=True)
+
+
+def _sensitivity(times: pd.Series, pop: pd.Series, threshold: float) -> pd.DataFrame:
+    """Share beyond the threshold when every travel time is scaled by ±10 % (methods.md)."""
+    from accessmap.measures import coverage
+
+    rows = []
+    for factor in (0.9, 1.0, 1.1):
+        cov = coverage(times * factor, pop, threshold)
+        rows.append({"speed_change": f"{(1 / factor - 1) * 100:+.0f}%",
+                     "time_factor": factor, "share_beyond": 1.0 - cov})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def run_score(
+    params: ScoreParams | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    area: Area | None = None,
+    progress: Progress | None = None,
+    scheduler: Any = None,
+) -> ScoreResult:
+    """Run the whole pipeline and return every layer and table.
+
+    Parameters
+    ----------
+    params : ScoreParams, optional
+        Run parameters (defaults: Occitanie, BPE 2019 GPs, 15 min, EPCI, top 28, K = 10).
+    data_dir : path, optional
+        Data directory (:func:`accessmap.datadir.resolve_data_dir`).
+    area : Area, optional
+        A pre-loaded area (skips loading; useful in notebooks).
+    progress : callable, optional
+        ``progress(stage, done, total)`` after each stage.
+    scheduler : str or dask.distributed.Client, optional
+        Send the heavy parallel parts to a Dask cluster (:mod:`accessmap.distributed`);
+        in-process when ``None``.
+
+    Returns
+    -------
+    ScoreResult
+
+    Examples
+    --------
+    >>> from accessmap import run_score, ScoreParams
+    >>> result = run_score(ScoreParams(k=5))  # doctest: +SKIP
+    >>> result.summary["share_beyond_target"]  # doctest: +SKIP
+    """
+    from accessmap import measures, scoring, siting
+
+    params = params or ScoreParams()
+    params.validate()
+    t0 = time.perf_counter()
+    stages = ["load", "times", "catchments", "zones", "siting", "isochrones"]
+    step = 0
+
+    def tick(label: str) -> None:
+        nonlocal step
+        step += 1
+        log.info("%s done (%.1f s)", label, time.perf_counter() - t0)
+        if progress is not None:
+            progress(label, step, len(stages))
+
+    if area is None:
+        area = load_area(params.region, data_dir=data_dir, supply_source=params.supply,
+                         grid=params.grid)  # fmt: skip
+    tick("load")
+
+    engine = _Times(params, data_dir)
+    origins = area.origins
+    communes = area.communes.set_index("insee", drop=False)
+    communes.index.name = None
+    communes = communes.loc[origins.index.intersection(communes.index)]
+    gp = area.gp_supply
+
+    # --- nearest times -------------------------------------------------------------------
+    near = engine.nearest(origins, gp)
+    com = communes.copy()
+    gp_count = gp.groupby("insee")["count"].sum()
+    com["gp_count"] = com["insee"].map(gp_count).fillna(0.0)
+    com["nearest_gp_id"] = near["nearest_id"].reindex(com.index)
+    com["time_gp_min"] = near["travel_time_min"].reindex(com.index)
+    com["engine"] = near["engine"].reindex(com.index)
+    flags = measures.nearest_flags(com["time_gp_min"], thresholds=params.bands_min)
+    for c in flags.columns:
+        com[c] = flags[c].to_numpy()
+    com["time_emergency_min"] = engine.nearest(origins, area.emergency)[
+        "travel_time_min"
+    ].reindex(com.index)
+    com["time_hospital_min"] = engine.nearest(origins, area.hospitals)[
+        "travel_time_min"
+    ].reindex(com.index)
+
+    cells = None
+    if area.cells is not None and len(area.cells):
+        cnear = engine.nearest(area.cells, gp)
+        cells = area.cells.copy()
+        cells["time_gp_min"] = cnear["travel_time_min"].reindex(cells.index)
+        cells["nearest_gp_id"] = cnear["nearest_id"].reindex(cells.index)
+        cflags = measures.nearest_flags(cells["time_gp_min"], thresholds=params.bands_min)
+        for c in cflags.columns:
+            cells[c] = cflags[c].to_numpy()
+        cells["engine"] = cnear["engine"].reindex(cells.index)
+    tick("times")
+
+    # --- catchment measures (2SFCA family, DREES APL) -----------------------------------
+    mat = engine.matrix(origins, gp, params.catchment_cutoff_min)
+    demand = com["pop"].astype(float)
+    supply = gp["count"].astype(float)
+    com["e2sfca"] = measures.e2sfca(mat, demand, supply).reindex(com.index).fillna(0.0)
+    std_demand = measures.standardised_demand(com["pop_0_19"], com["pop_20_64"], com["pop_65p"])
+    std_demand = std_demand * (demand.sum() / max(float(std_demand.sum()), 1.0))
+    com["apl"] = (
+        measures.apl(
+            mat, std_demand, supply, consultations_per_gp=params.consultations_per_gp
+        )
+        .reindex(com.index)
+        .fillna(0.0)
+    )
+    com["apl_class"] = measures.apl_class(com["apl"])
+    tick("catchments")
+
+    # --- zones ---------------------------------------------------------------------------
+    tcol = f"within_{params.threshold_min:g}"
+    com_table = pd.DataFrame(com.drop(columns="geometry"))
+    epci_scores = scoring.score_zones(com_table, zone_col="epci_siren")
+    epci_geo = area.epci.set_index("epci_siren")[["epci_nom", "geometry"]]
+    epci_scores = epci_scores.join(epci_geo, how="left")
+    epci_scores.index.name = "epci_siren"
+    epci_scores = gpd.GeoDataFrame(
+        epci_scores.reset_index(), geometry="geometry", crs=WORKING_CRS
+    ).sort_values("need_rank")
+    official: list[str] = []
+    agreement_table = pd.DataFrame()
+    if params.priority is not None:
+        from accessmap.loaders import load_priority_zones
+
+        official = list(load_priority_zones(params.priority)["epci_siren"].astype(str))
+        unknown = sorted(set(official) - set(epci_scores["epci_siren"]))
+        if unknown:
+            raise UnknownCodeError(
+                f"{params.priority}: column epci_siren: {len(unknown)} code(s) are not EPCI "
+                f"of {area.name}, e.g. {unknown[0]!r}; check the list or the --region option"
+            )
+        agr = scoring.agreement(epci_scores.set_index("epci_siren"), official,
+                                top_n=params.top_n)  # fmt: skip
+        agreement_table = agr.table if hasattr(agr, "table") else pd.DataFrame(agr)
+    epci_scores["official_priority"] = epci_scores["epci_siren"].isin(official)
+
+    by_dep = measures.summarise_access(com_table, by="dep", thresholds=params.bands_min)
+    dep_names = com_table.groupby("dep")["dep_nom"].first()
+    by_dep.insert(0, "dep_nom", by_dep.index.map(dep_names))
+    region_row = measures.summarise_access(
+        com_table.assign(region=area.name), by="region", thresholds=params.bands_min
+    )
+    extra_zones = None
+    if params.zones is not None:
+        extra_zones = _score_extra_zones(params, com, com_table)
+    tick("zones")
+
+    # --- siting --------------------------------------------------------------------------
+    cand = origins
+    cover_tab = engine.matrix(cand, origins, params.threshold_min)
+    model = siting.SitingModel.from_table(
+        cover_tab, demand=demand, threshold_min=params.threshold_min,
+        already_covered=com[tcol].astype(bool),
+    )  # fmt: skip
+    curve = model.greedy(params.k) if params.k > 0 else pd.DataFrame()
+    exact_info: dict[str, Any] = {}
+    if params.exact and params.k > 0:
+        exact_info = model.exact(params.k)
+    sites = _sites_layer(curve, origins, com, demand)
+    what_if_rows = [model.what_if(code) for code in params.what_if]
+    what_if_table = pd.DataFrame(what_if_rows)
+    tick("siting")
+
+    # --- isochrones ---------------------------------------------------------------------
+    iso = _isochrones(engine, gp, sites, params)
+    tick("isochrones")
+
+    # --- summary -------------------------------------------------------------------------
+    pop = com["pop"].astype(float)
+    times = com["time_gp_min"]
+    share_beyond = 1.0 - measures.coverage(times, pop, params.threshold_min)
+    apl_vals = com["apl"].to_numpy()
+    summary: dict[str, Any] = {
+        "area": area.name,
+        "engines": engine.names,
+        "communes": len(com),
+        "population": int(pop.sum()),
+        "gp_count": float(gp["count"].sum()),
+        "threshold_min": params.threshold_min,
+        "share_beyond_target": float(share_beyond),
+        "pop_beyond_target": int(round(float(pop[~com[tcol].astype(bool)].sum()))),
+        "mean_time_min": float(measures.weighted_mean_time(times, pop)),
+        "share_apl_below_2_5": float(measures.share_under(apl_vals, pop.to_numpy(), 2.5)),
+        "share_apl_below_4": float(measures.share_under(apl_vals, pop.to_numpy(), 4.0)),
+        "gini_apl": float(measures.gini(apl_vals, pop.to_numpy())),
+        "palma_apl": float(measures.palma(apl_vals, pop.to_numpy())),
+        "k": params.k,
+        "new_covered_pop": int(curve["cumulative_pop"].iloc[-1]) if len(curve) else 0,
+        "exact": exact_info,
+        "official_in_top": int(getattr(agr, "n_in_top", 0)) if official else None,
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    if cells is not None:
+        cpop = cells["pop"].astype(float)
+        summary["cells"] = len(cells)
+        summary["cells_share_beyond_target"] = float(
+            1.0 - measures.coverage(cells["time_gp_min"], cpop, params.threshold_min)
+        )
+
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "communes": gpd.GeoDataFrame(com.reset_index(drop=True), geometry="geometry",
+                                     crs=WORKING_CRS),  # fmt: skip
+        "epci_scores": epci_scores.reset_index(drop=True),
+        "sites": sites,
+        "isochrones": iso,
+    }
+    if cells is not None:
+        layers["cells"] = gpd.GeoDataFrame(cells.reset_index(drop=True), geometry="geometry",
+                                           crs=WORKING_CRS)  # fmt: skip
+    if extra_zones is not None:
+        layers["zones"] = extra_zones
+    tables = {
+        "departements": by_dep.reset_index(),
+        "region": region_row.reset_index(),
+        "siting_curve": curve,
+        "agreement": agreement_table,
+        "what_if": what_if_table,
+        "sensitivity": _sensitivity(times, pop, params.threshold_min),
+    }
+    metadata = _metadata(params, area, engine, summary)
+    return ScoreResult(layers=layers, tables=tables, summary=summary, metadata=metadata)
+
+
+def _score_extra_zones(
+    params: ScoreParams, com: gpd.GeoDataFrame, com_table: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """Score a user zone layer: communes are assigned to the zone containing their origin."""
+    from accessmap import scoring
+    from accessmap.loaders import read_zone_layer
+
+    zones = read_zone_layer(Path(params.zones or ""), id_col=params.zones_id)
+    pts = gpd.GeoDataFrame(com_table[["insee"]], geometry=com.representative_point(),
+                           crs=WORKING_CRS)  # fmt: skip
+    joined = gpd.sjoin(pts, zones[[params.zones_id, "geometry"]], predicate="within")
+    zone_of = joined.groupby(level=0)[params.zones_id].first()
+    table = com_table.assign(zone_id=com_table.index.map(zone_of))
+    table = table[table["zone_id"].notna()]
+    scores = scoring.score_zones(table, zone_col="zone_id")
+    geo = zones.set_index(params.zones_id)[["geometry"]]
+    scores = scores.join(geo, how="left")
+    scores.index.name = "zone_id"
+    return gpd.GeoDataFrame(scores.reset_index(), geometry="geometry", crs=WORKING_CRS)
+
+
+def _sites_layer(
+    curve: pd.DataFrame, origins: gpd.GeoDataFrame, com: pd.DataFrame, demand: pd.Series
+) -> gpd.GeoDataFrame:
+    cols = ["rank", "insee", "nom", "epci_siren", "epci_nom", "gain_pop", "cumulative_pop",
+            "cumulative_share"]  # fmt: skip
+    if curve is None or len(curve) == 0:
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=WORKING_CRS)
+    site_ids = curve["site_id"].astype(str).to_numpy()
+    out = pd.DataFrame(
+        {
+            "rank": curve["rank"].to_numpy(),
+            "insee": site_ids,
+            "nom": com.loc[site_ids, "nom"].to_numpy(),
+            "epci_siren": com.loc[site_ids, "epci_siren"].to_numpy(),
+            "epci_nom": com.loc[site_ids, "epci_nom"].to_numpy(),
+            "gain_pop": curve["gain_pop"].to_numpy(),
+            "cumulative_pop": curve["cumulative_pop"].to_numpy(),
+            "cumulative_share": curve["cumulative_share"].to_numpy(),
+        }
+    )
+    return gpd.GeoDataFrame(out, geometry=origins.loc[site_ids].geometry.to_numpy(),
+                            crs=WORKING_CRS)  # fmt: skip
+
+
+def _isochrones(
+    engine: _Times, gp: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, params: ScoreParams
+) -> gpd.GeoDataFrame:
+    """Dissolved isochrone bands of existing GP sites, plus one per proposed site."""
+    thresholds = tuple(sorted(params.isochrone_min))
+    parts = []
+    eng = engine.net if engine.net is not None and engine.network_only else engine.crow
+    if len(gp):
+        iso = eng.isochrones(gp, thresholds_min=thresholds)
+        bands = iso.dissolve(by="threshold_min").reset_index()[["threshold_min", "geometry"]]
+        bands["facility_id"] = "existing GPs"
+        bands["kind"] = "existing"
+        bands["engine"] = eng.name
+        parts.append(bands)
+    if len(sites):
+        s = sites.set_index("insee", drop=False)
+        s.index.name = None
+        iso = eng.isochrones(s, thresholds_min=(params.threshold_min,))
+        iso = iso.rename(columns={"facility_id": "facility_id"})[
+            ["facility_id", "threshold_min", "geometry"]
+        ]
+        iso["facility_id"] = iso["facility_id"].astype(str)
+        iso["kind"] = "proposed"
+        iso["engine"] = eng.name
+        parts.append(iso)
+    if not parts:
+        return gpd.GeoDataFrame(
+            {"facility_id": [], "threshold_min": [], "kind": [], "engine": []},
+            geometry=[], crs=WORKING_CRS,
+        )  # fmt: skip
+    out = pd.concat(parts, ignore_index=True)
+    return gpd.GeoDataFrame(out[["facility_id", "threshold_min", "kind", "engine", "geometry"]],
+                            geometry="geometry", crs=WORKING_CRS)  # fmt: skip
+
+
+def _metadata(
+    params: ScoreParams, area: Area, engine: _Times, summary: dict[str, Any]
+) -> dict[str, Any]:
+    from accessmap.datadir import source_records
+
+    p = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(params).items()}
+    meta: dict[str, Any] = {
+        "tool": "accessmap",
+        "version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "area": area.name,
+        "departements": list(area.deps),
+        "parameters": p,
+        "engines": engine.names,
+        "crow_fly": engine.crow.describe() if hasattr(engine.crow, "describe") else {},
+        "sources": source_records(area.sources),
+        "summary": {k: v for k, v in summary.items() if k != "exact"},
+    }
+    if engine.net is not None:
+        meta["road_network"] = {k: str(v) for k, v in engine.network_meta.items()}
+        meta["attribution"] = "© OpenStreetMap contributors (ODbL)"
+    return meta
