@@ -41,3 +41,19 @@ def _guarded_connect(self: socket.socket, address: object) -> object:
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Block every socket connection that is not to loopback."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(scope="session")
+def occitanie_area(data_dir: Path):  # type: ignore[no-untyped-def]
+    """The default Occitanie area, loaded once per test session."""
+    from accessmap.area import load_area
+
+    return load_area("occitanie", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def score_result(occitanie_area, data_dir: Path):  # type: ignore[no-untyped-def]
+    """One default run of the pipeline (crow-fly, K = 10), shared by every test."""
+    from accessmap.pipeline import ScoreParams, run_score
+
+    return run_score(ScoreParams(), data_dir=data_dir, area=occitanie_area)

@@ -1,0 +1,115 @@
+"""End-to-end tests of run_score on the real Occitanie data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from accessmap.errors import ConfigError
+from accessmap.pipeline import ScoreParams, run_score
+
+
+def test_communes_layer_complete(score_result) -> None:
+    com = score_result.layers["communes"]
+    assert len(com) == 4446
+    assert com["insee"].is_unique
+    assert int(com["pop"].sum()) == 6_124_653
+    assert com.crs.to_epsg() == 2154
+    for col in ("time_gp_min", "within_15", "e2sfca", "apl", "apl_class",
+                "time_emergency_min", "time_hospital_min", "nearest_gp_id", "engine"):
+        assert col in com.columns, col
+    # A commune with a GP has time 0 (Insee Metric convention: within-commune time is 0).
+    has_gp = com["gp_count"] > 0
+    assert has_gp.sum() == 1040
+    assert (com.loc[has_gp, "time_gp_min"] == 0).all()
+    assert (com.loc[~has_gp, "time_gp_min"] > 0).all()
+    assert set(com["engine"]) == {"crow-fly"}
+
+
+def test_headline_consistent_with_table(score_result) -> None:
+    com = score_result.layers["communes"]
+    s = score_result.summary
+    beyond = com.loc[com["time_gp_min"] > 15, "pop"].sum() / com["pop"].sum()
+    assert s["share_beyond_target"] == pytest.approx(beyond)
+    assert 0.0 < s["share_beyond_target"] < 0.2  # 81.6 % live in a commune with a GP
+    deps = score_result.tables["departements"]
+    assert len(deps) == 13
+    assert deps["pop"].sum() == pytest.approx(com["pop"].sum())
+
+
+def test_epci_ranking(score_result) -> None:
+    z = score_result.layers["epci_scores"]
+    assert len(z) == 164
+    assert sorted(z["need_rank"].astype(int)) == list(range(1, 165))
+    assert z["pop"].sum() == pytest.approx(6_124_653)
+    top = z.sort_values("need_rank").iloc[0]
+    bottom = z.sort_values("need_rank").iloc[-1]
+    assert top["need_score"] >= bottom["need_score"]
+
+
+def test_sites_gain_matches_recomputation(score_result, occitanie_area) -> None:
+    """Opening the proposed sites covers exactly the reported number of new people."""
+    from accessmap.traveltime import CrowFlyEngine
+
+    sites = score_result.layers["sites"]
+    assert len(sites) == 10
+    assert sites["insee"].is_unique
+    gains = sites["gain_pop"].to_numpy()
+    assert (np.diff(gains) <= 1e-9).all()  # greedy gains never increase
+    com = score_result.layers["communes"].set_index("insee")
+    origins = occitanie_area.origins
+    eng = CrowFlyEngine()
+    new = origins.loc[sites["insee"].astype(str)]
+    t_new = eng.nearest(origins, new)["travel_time_min"]
+    t_all = np.fmin(com.loc[origins.index, "time_gp_min"].to_numpy(), t_new.to_numpy())
+    before = com.loc[origins.index, "time_gp_min"].to_numpy() <= 15
+    after = t_all <= 15
+    gained = com.loc[origins.index, "pop"].to_numpy()[after & ~before].sum()
+    assert gained == pytest.approx(sites["cumulative_pop"].iloc[-1])
+    exact = score_result.summary["exact"]
+    assert exact["objective"] >= sites["cumulative_pop"].iloc[-1] - 1e-6
+
+
+def test_metadata_records_run(score_result) -> None:
+    meta = score_result.metadata
+    assert meta["version"]
+    assert meta["parameters"]["threshold_min"] == 15.0
+    assert meta["engines"] == ["crow-fly"]
+    assert meta["sources"]
+
+
+def test_isochrones_layer(score_result) -> None:
+    iso = score_result.layers["isochrones"]
+    existing = iso[iso["kind"] == "existing"]
+    assert sorted(existing["threshold_min"]) == [5, 10, 15, 20, 30]
+    areas = existing.sort_values("threshold_min").geometry.area.to_numpy()
+    assert (np.diff(areas) > 0).all()
+    assert (iso["kind"] == "proposed").sum() == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"engine": "teleport"}, "unknown engine 'teleport'"),
+        ({"engine": "road-network"}, "--roads"),
+        ({"threshold_min": 0}, "threshold"),
+        ({"k": -1}, "k"),
+        ({"catchment_cutoff_min": 5}, "--cutoff"),
+    ],
+)
+def test_bad_params(kwargs, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        run_score(ScoreParams(**kwargs))
+
+
+def test_what_if_single_site(occitanie_area, data_dir) -> None:
+    res = run_score(
+        ScoreParams(k=0, exact=False, grid=False, what_if=("46102",)),
+        data_dir=data_dir,
+        area=occitanie_area,
+    )
+    wi = res.tables["what_if"]
+    assert list(wi["site_id"].astype(str)) == ["46102"]
+    assert wi["gain_pop"].iloc[0] >= 0
+    assert isinstance(wi, pd.DataFrame)
