@@ -1,0 +1,137 @@
+"""Population grids (GeoTIFF, e.g. INSEE 1 km grids in EPSG:3035) as cell-centre points.
+
+Cells are named INSPIRE-style, ``CRS3035RES1000mN{y}E{x}`` with (x, y) the lower-left corner
+in the grid's CRS, as in INSEE's "données carroyées" files (identifier ``IdINSPIRE``), so ids
+are stable across runs and joinable to INSEE tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from accessmap import validate as v
+from accessmap.config import WORKING_CRS
+from accessmap.datadir import dataset_path, get_dataset
+from accessmap.errors import BadValueError, CRSError, MissingCRSError, UnreadableFileError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["load_population_grid"]
+
+#: Default grid: INSEE 1 km 2010 grid of the whole of Occitanie (SOURCES-roads.md, file 3).
+DEFAULT_GRID = "popgrid_occitanie_2010"
+
+
+def load_population_grid(
+    path: str | Path | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    band: int = 1,
+) -> gpd.GeoDataFrame:
+    """Populated cells of a population raster as points (cell centres) in EPSG:2154.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A GeoTIFF (one band = inhabitants per cell), or a registry dataset name
+        (``"popgrid_occitanie_2010"``, ``"popgrid_lot_2015"``). Default: the 2010 INSEE 1 km
+        grid of Occitanie (5,349,557.5 inhabitants; note it is older and a little smaller than
+        the 2023 legal population, 6,124,653).
+    data_dir : str or Path, optional
+        Data directory, used when ``path`` is None or a dataset name.
+    band : int, default 1
+        Raster band holding the population.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``cell_id`` (INSPIRE-style, lower-left corner in the raster CRS), ``pop`` (float64, > 0;
+        INSEE grids hold fractional values), ``geometry`` (cell centre, EPSG:2154). Cells with
+        0, negative-free nodata or NaN are dropped.
+
+    Raises
+    ------
+    MissingCRSError
+        The raster has no CRS.
+    CRSError
+        The raster CRS is not projected in metres, or the grid is rotated.
+    UnreadableFileError, BadValueError (negative population)
+
+    Examples
+    --------
+    >>> cells = load_population_grid("popgrid_lot_2015")  # doctest: +SKIP
+    >>> round(cells["pop"].sum())  # doctest: +SKIP
+    1809692
+    """
+    import geopandas as gpd
+    import rasterio
+    from pyproj import Transformer
+    from rasterio.errors import RasterioError
+
+    if path is None:
+        p = dataset_path(DEFAULT_GRID, data_dir)
+    elif not Path(path).exists() and isinstance(path, str) and "/" not in path:
+        get_dataset(path)  # ConfigError for unknown names
+        p = dataset_path(path, data_dir)
+    else:
+        p = v.require_file(path)
+    try:
+        with rasterio.open(p) as src:
+            crs, transform, nodata = src.crs, src.transform, src.nodata
+            if band < 1 or band > src.count:
+                raise BadValueError(
+                    f"{p.name}: band {band} does not exist (the raster has {src.count}); "
+                    "pass band=1..count"
+                )
+            data = src.read(band, masked=True).astype("float64")
+    except RasterioError as exc:
+        raise UnreadableFileError(
+            f"{p.name}: cannot be read as a raster ({exc}); the file is truncated or not a "
+            "GeoTIFF: fetch it again"
+        ) from exc
+    if crs is None:
+        raise MissingCRSError(
+            f"{p.name}: raster has no CRS; accessmap never guesses one. Set it, e.g. "
+            "`gdal_edit.py -a_srs EPSG:3035 file.tif`"
+        )
+    if not crs.is_projected or (crs.linear_units or "").lower() not in ("metre", "meter", "m"):
+        raise CRSError(
+            f"{p.name}: raster CRS {crs.to_string()!r} is not projected in metres; population "
+            "cells need a metric grid (e.g. EPSG:3035): reproject the raster"
+        )
+    if transform.b != 0 or transform.d != 0 or transform.e >= 0:
+        raise CRSError(
+            f"{p.name}: the grid is rotated or not north-up (transform {tuple(transform)[:6]}); "
+            "warp it to a north-up grid"
+        )
+    values = np.ma.filled(data, np.nan)
+    if nodata is not None and not np.isnan(nodata):
+        values[values == nodata] = np.nan
+    neg = values < 0
+    if neg.any():
+        r, c = np.argwhere(neg)[0]
+        raise BadValueError(
+            f"{p.name}: negative population {values[r, c]!r} at row {r}, column {c}; "
+            "set the raster's nodata value or fix the cells"
+        )
+    rows, cols = np.nonzero(np.nan_to_num(values, nan=0.0) > 0)
+    res_x, res_y = transform.a, -transform.e
+    x_ll = transform.c + cols * res_x
+    y_ll = transform.f - (rows + 1) * res_y
+    epsg = crs.to_epsg()
+    res_txt = f"{res_x:g}m" if res_x == res_y else f"{res_x:g}x{res_y:g}m"
+    prefix = f"CRS{epsg}RES{res_txt}" if epsg else f"RES{res_txt}"
+    xi = np.rint(x_ll).astype(np.int64)
+    yi = np.rint(y_ll).astype(np.int64)
+    cell_id = [f"{prefix}N{y}E{x}" for x, y in zip(xi.tolist(), yi.tolist(), strict=True)]
+    tr = Transformer.from_crs(crs.to_wkt(), WORKING_CRS, always_xy=True)
+    cx, cy = tr.transform(x_ll + res_x / 2, y_ll + res_y / 2)
+    return gpd.GeoDataFrame(
+        {"cell_id": cell_id, "pop": values[rows, cols]},
+        geometry=gpd.points_from_xy(cx, cy),
+        crs=WORKING_CRS,
+    )
