@@ -109,7 +109,7 @@ def load_commune_code_map(data_dir: str | Path | None = None) -> pd.Series:
         rank = df["relation"].map(_RELATION_RANK).fillna(len(_RELATION_RANK))
         df = df.assign(_rank=rank).sort_values(["code", "_rank"], kind="stable")
         df = df.drop_duplicates("code", keep="first").drop(columns="_rank")
-        logger.info(
+        logger.debug(
             "%s: %d codes with two targets resolved by relation, e.g. %r",
             path.name,
             ambiguous["code"].nunique(),
