@@ -32,7 +32,7 @@ import logging
 import lzma
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -664,13 +664,12 @@ def load_france_origins(
 
 
 def _bpe_points(
-    types: Iterable[str],
-    kind: str,
+    typequ: str,
+    id_prefix: str,
     deps: Sequence[str] | str | None,
     data_dir: str | Path | None,
     origins: gpd.GeoDataFrame | None,
     crs: str,
-    with_kind: bool,
 ) -> gpd.GeoDataFrame:
     from accessmap import loaders
     from accessmap.datadir import dataset_path
@@ -679,25 +678,35 @@ def _bpe_points(
     if origins is None:
         origins = load_france_origins(deps=sel, data_dir=data_dir, crs=crs)
     path = dataset_path(BPE_FILE, data_dir)
-    typelist = tuple(types)
-    bpe = loaders.load_bpe(path, types=typelist, data_dir=data_dir)
-    bpe = bpe[bpe["insee"].isin(set(origins["insee"]))]
-    counts = bpe.groupby(["insee", "typequ"], as_index=False)["count"].sum()
+    bpe = loaders.load_bpe(path, types=(typequ,), deps=sel, data_dir=data_dir)
+    counts = bpe.groupby("insee", as_index=False, sort=True)["count"].sum()
     counts = counts[counts["count"] > 0]
     pos = origins.drop_duplicates("insee").set_index("insee").geometry
+    at = pos.reindex(counts["insee"].to_numpy()).to_numpy()
+    placed = ~shapely.is_missing(at)
+    if not placed.all():
+        lost = counts.loc[~placed]
+        log.warning(
+            "%s: %d %s equipments in %d communes without a polygon/origin are left out, e.g. %s",
+            BPE_FILE,
+            int(lost["count"].sum()),
+            typequ,
+            len(lost),
+            lost["insee"].iloc[0],
+        )
+    counts = counts.loc[placed].reset_index(drop=True)
     out = gpd.GeoDataFrame(
         {
-            "supply_id": "bpe2019-" + counts["typequ"] + "-" + counts["insee"],
+            "supply_id": id_prefix + counts["insee"],
             "insee": counts["insee"].to_numpy(),
+            "count": counts["count"].to_numpy(dtype="int64"),
         },
-        geometry=pos.reindex(counts["insee"].to_numpy()).to_numpy(),
+        geometry=at[placed],
         crs=crs,
     )
-    if with_kind:
-        out["kind"] = kind
-    out["count"] = counts["count"].to_numpy(dtype="int64")
-    cols = ["supply_id", "insee", *(["kind"] if with_kind else []), "count", "geometry"]
-    return out[cols].sort_values("supply_id").reset_index(drop=True)
+    out.attrs["unmatched"] = bpe.attrs.get("unmatched")
+    out.attrs["n_unplaced"] = int((~placed).sum())
+    return out
 
 
 def load_france_gp_supply(
@@ -728,10 +737,14 @@ def load_france_gp_supply(
     Returns
     -------
     GeoDataFrame
-        ``supply_id`` (``bpe2019-D201-<insee>``), ``insee``, ``kind`` (``"gp"``),
-        ``count``, ``geometry``: one row per commune with at least one GP.
+        ``supply_id`` (``bpe2019-D201-<insee>``, as the Occitanie layer), ``insee``,
+        ``kind`` (``"gp"``), ``count``, ``geometry``: one row per commune with at least one
+        GP. ``attrs["unmatched"]``: BPE codes that did not map to COG 2026 (from
+        ``load_bpe``); GPs of communes without a polygon are left out and logged.
     """
-    return _bpe_points(("D201",), "gp", deps, data_dir, origins, crs, with_kind=True)
+    out = _bpe_points("D201", "bpe2019-D201-", deps, data_dir, origins, crs)
+    out.insert(2, "kind", "gp")
+    return out
 
 
 def load_france_emergency(
@@ -743,10 +756,11 @@ def load_france_emergency(
 ) -> gpd.GeoDataFrame:
     """Emergency services (BPE 2019 type D106, urgences) per commune, at the commune origin.
 
-    Same processing as :func:`load_france_gp_supply`; columns ``supply_id, insee, count,
-    geometry`` as :func:`accessmap.loaders.load_emergency`.
+    Same processing as :func:`load_france_gp_supply`; columns ``supply_id``
+    (``bpe-D106-<insee>``), ``insee, count, geometry`` as
+    :func:`accessmap.loaders.load_emergency`.
     """
-    return _bpe_points(("D106",), "emergency", deps, data_dir, origins, crs, with_kind=False)
+    return _bpe_points("D106", "bpe-D106-", deps, data_dir, origins, crs)
 
 
 # ------------------------------------------------------------------------------------------
@@ -762,7 +776,7 @@ def _dissolve(communes: gpd.GeoDataFrame, by: str, first: Sequence[str]) -> gpd.
         pop=("pop", "sum"),
         n_communes=("insee", "size"),
     )
-    geoms = keep.dissolve(by=by, method="coverage").geometry.reindex(agg.index)
+    geoms = keep.dissolve(by=by, method="unary").geometry.reindex(agg.index)
     return gpd.GeoDataFrame(agg.reset_index(), geometry=geoms.to_numpy(), crs=communes.crs)
 
 
