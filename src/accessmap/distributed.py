@@ -37,6 +37,7 @@ keeps per-task overhead (a few ms) small against a bounded search of a few ms pe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -65,10 +66,12 @@ __all__ = [
     "bounded_table_to_parquet",
     "clear_graph_cache",
     "connect",
+    "dask_client",
     "distributed_bounded_table",
     "distributed_coverage_sets",
     "distributed_nearest",
     "graph_arrays",
+    "graph_cache_info",
     "iter_bounded_blocks",
     "run_regions",
 ]
@@ -88,7 +91,7 @@ BoundedTable = tuple[IntArray, IntArray, FloatArray]
 # ------------------------------------------------------------------------------------------
 
 
-def connect(client: Client | str | None) -> Client | None:
+def connect(client: Client | str | None, *, timeout: float = 10.0) -> Client | None:
     """Resolve the ``client=`` argument: a ``Client``, a scheduler address, or ``None``.
 
     Parameters
@@ -96,6 +99,8 @@ def connect(client: Client | str | None) -> Client | None:
     client : distributed.Client or str or None
         An existing client is returned unchanged; a string is a scheduler address
         (``"tcp://host:8786"``) to connect to; ``None`` means in-process.
+    timeout : float
+        Seconds to wait for the scheduler.
 
     Returns
     -------
@@ -119,7 +124,7 @@ def connect(client: Client | str | None) -> Client | None:
         return client
     if isinstance(client, str):
         try:
-            return _Client(client, timeout="10s")
+            return _Client(client, timeout=f"{timeout}s")
         except (OSError, TimeoutError) as exc:
             raise ConfigError(
                 f"cannot reach the Dask scheduler at {client!r} ({exc}); check the address "
@@ -131,17 +136,48 @@ def connect(client: Client | str | None) -> Client | None:
     )
 
 
+@contextlib.contextmanager
+def dask_client(
+    scheduler: Client | str | None, *, timeout: float = 10.0
+) -> Iterator[Client | None]:
+    """Context manager for the CLI's ``--scheduler ADDRESS``: connect, yield, disconnect.
+
+    A ``Client`` passed in is yielded as is and left open (its owner closes it); a client
+    opened here from an address is closed on exit; ``None`` yields ``None`` (in-process).
+
+    Examples
+    --------
+    >>> with dask_client(None) as client:
+    ...     client is None
+    True
+    """
+    cl = connect(scheduler, timeout=timeout)
+    try:
+        yield cl
+    finally:
+        if cl is not None and isinstance(scheduler, str):
+            cl.close()
+
+
+@contextlib.contextmanager
+def _session(client: Client | str | None) -> Iterator[Client | None]:
+    with dask_client(client) as cl:
+        yield cl
+
+
 # ------------------------------------------------------------------------------------------
 # Per-process graph cache (runs on the workers)
 # ------------------------------------------------------------------------------------------
 
 _GRAPHS: dict[tuple[str, int, int, bool], CSR] = {}
 _GRAPHS_LOCK = threading.Lock()
+#: How many times this process read a graph file (the tests check it is once per worker).
+_LOADS = [0]
 _CSR_FIELDS = ("indptr", "indices", "travel_time_min")
 
 
 def _mmap_npz(path: Path) -> dict[str, np.ndarray]:
-    """Memory-map the CSR members of an uncompressed ``.npz`` (read-only, zero copy).
+    """Memory-map the CSR members of an uncompressed ``.npz`` (copy-on-write, zero copy).
 
     ``np.load(..., mmap_mode="r")`` does not map ``.npz`` members, so each stored ``.npy``
     member is located in the zip (local header + name + extra field) and mapped with
@@ -180,7 +216,7 @@ def _mmap_npz(path: Path) -> dict[str, np.ndarray]:
                 out[name] = np.memmap(
                     path,
                     dtype=dtype,
-                    mode="r",
+                    mode="c",  # copy-on-write: writeable for numba, pages still shared
                     offset=offset,
                     shape=shape,
                     order="F" if fortran else "C",
@@ -236,6 +272,8 @@ def graph_arrays(network_path: str | os.PathLike[str], *, reverse: bool = False)
                 "rebuild it with accessmap.network.load_network"
             ) from exc
         csr = (arrays["indptr"], arrays["indices"], arrays["travel_time_min"])
+        _LOADS[0] += 1
+        log.debug("mapped compiled graph %s (%d nodes)", p, int(csr[0].shape[0]) - 1)
     with _GRAPHS_LOCK:
         # drop stale versions of the same file (rebuilt cache)
         for k in [k for k in _GRAPHS if k[0] == key[0] and k[1:3] != key[1:3]]:
@@ -250,9 +288,13 @@ def clear_graph_cache() -> None:
         _GRAPHS.clear()
 
 
-def _cache_size() -> int:
-    """Number of graphs cached in this process (used by the tests through ``client.run``)."""
-    return len(_GRAPHS)
+def graph_cache_info() -> dict[str, int]:
+    """Graphs cached in this process and how many times a graph file was read.
+
+    Run it on every worker with ``client.run(graph_cache_info)`` to check that each worker
+    read the graph once, however many tasks it ran.
+    """
+    return {"cached": len(_GRAPHS), "loads": _LOADS[0]}
 
 
 # ------------------------------------------------------------------------------------------
@@ -360,8 +402,7 @@ def iter_bounded_blocks(
     mask = None if target_mask is None else np.ascontiguousarray(target_mask, dtype=np.bool_)
     cut = float(cutoff)
     total = len(blocks)
-    cl = connect(client)
-    if cl is None:
+    if client is None:
         for i, (a, b) in enumerate(blocks):
             yield _bounded_block(
                 path, reverse, src[a:b], None if init is None else init[a:b], a, cut, mask, None
@@ -369,37 +410,44 @@ def iter_bounded_blocks(
             if progress is not None:
                 progress(i + 1, total)
         return
-    nthreads = sum(cl.nthreads().values()) or 1
-    ahead = max_in_flight or 2 * nthreads
-    mask_f = cl.scatter(mask, broadcast=True) if mask is not None else None
-    pending: deque[Any] = deque()
-    nxt = 0
-    done = 0
-    while nxt < total or pending:
-        while nxt < total and len(pending) < ahead:
-            a, b = blocks[nxt]
-            pending.append(
-                cl.submit(
-                    _bounded_block,
-                    path,
-                    reverse,
-                    src[a:b],
-                    None if init is None else init[a:b],
-                    a,
-                    cut,
-                    mask_f,
-                    1,
-                    pure=False,
-                )
-            )
-            nxt += 1
-        fut = pending.popleft()
-        res = fut.result()
-        fut.release()
-        done += 1
-        if progress is not None:
-            progress(done, total)
-        yield res
+    with _session(client) as cl:
+        assert cl is not None
+        nthreads = sum(cl.nthreads().values()) or 1
+        ahead = max_in_flight or 2 * nthreads
+        mask_f = cl.scatter(mask, broadcast=True) if mask is not None else None
+        pending: deque[Any] = deque()
+        nxt = 0
+        done = 0
+        try:
+            while nxt < total or pending:
+                while nxt < total and len(pending) < ahead:
+                    a, b = blocks[nxt]
+                    ic = None if init is None else init[a:b]
+                    pending.append(
+                        cl.submit(
+                            _bounded_block,
+                            path,
+                            reverse,
+                            src[a:b],
+                            ic,
+                            a,
+                            cut,
+                            mask_f,
+                            1,
+                            pure=False,
+                        )
+                    )
+                    nxt += 1
+                fut = pending.popleft()
+                res = fut.result()
+                fut.release()
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+                yield res
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 def distributed_bounded_table(
@@ -689,11 +737,12 @@ def distributed_nearest(
         ic = None if k not in init else np.asarray(init[k], dtype=np.float64)
         return (str(Path(network_paths[k]).resolve()), reverse, s, ic, float(cutoff))
 
-    cl = connect(client)
-    if cl is None:
+    if client is None:
         return {k: _nearest_task(*args(k)) for k in keys}
-    futures = [cl.submit(_nearest_task, *args(k), pure=False) for k in keys]
-    results = cl.gather(futures)
+    with _session(client) as cl:
+        assert cl is not None
+        futures = [cl.submit(_nearest_task, *args(k), pure=False) for k in keys]
+        results = cl.gather(futures)
     return dict(zip(keys, results, strict=True))
 
 
@@ -732,8 +781,10 @@ def run_regions(
     for c in codes:
         resolve_region(c)  # fail early on an unknown code
     dd = None if data_dir is None else str(Path(data_dir).resolve())
-    cl = connect(client)
-    if cl is None:
+    if client is None:
         return {c: _run_region_task(c, params, dd, func) for c in codes}
-    futures = [cl.submit(_run_region_task, c, params, dd, func, pure=False) for c in codes]
-    return dict(zip(codes, cl.gather(futures), strict=True))
+    with _session(client) as cl:
+        assert cl is not None
+        futures = [cl.submit(_run_region_task, c, params, dd, func, pure=False) for c in codes]
+        results = cl.gather(futures)
+    return dict(zip(codes, results, strict=True))

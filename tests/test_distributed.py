@@ -1,0 +1,243 @@
+"""Tests for accessmap.distributed: Dask results identical to the single-process kernels.
+
+A ``LocalCluster`` with two worker processes on 127.0.0.1 runs the blocks; the reference is
+one in-process call of the routing kernels on a real OpenStreetMap extract (Andorra,
+Geofabrik 2021, ``SOURCES-roads.md``), compiled to the network cache format.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from accessmap import distributed as D
+from accessmap import routing
+from accessmap.errors import BadValueError, ConfigError, OutputExistsError, UnreadableFileError
+from accessmap.network import RoadNetwork, load_network
+
+distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+
+CUTOFF = 8.0
+
+
+@pytest.fixture(scope="module")
+def network(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[RoadNetwork, Path]:
+    cache = tmp_path_factory.mktemp("netcache")
+    net = load_network(
+        data_dir / "roads_andorra_geofabrik-20210622_highways.osm.pbf", cache_dir=cache
+    )
+    return net, Path(net.meta["cache_file"])
+
+
+@pytest.fixture(scope="module")
+def sources(network: tuple[RoadNetwork, Path]) -> np.ndarray:
+    net, _ = network
+    rng = np.random.default_rng(2026)
+    return rng.choice(net.n_nodes, size=240, replace=False).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[distributed.Client]:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as cl,
+    ):
+        yield cl
+
+
+def _same(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x.dtype == y.dtype
+        np.testing.assert_array_equal(x, y)
+
+
+def test_bounded_table_identical_on_two_workers(
+    network: tuple[RoadNetwork, Path], sources: np.ndarray, client: distributed.Client
+) -> None:
+    net, path = network
+    ref = routing.bounded_dijkstra(net.indptr, net.indices, net.travel_time_min, sources, CUTOFF)
+    assert ref[0].size > 10_000  # a real table, not a trivial one
+    got = D.distributed_bounded_table(path, sources, CUTOFF, client, block_size=25)
+    _same(got, ref)
+    # ten blocks spread over both workers, each of which read the graph file exactly once
+    info = client.run(D.graph_cache_info)
+    assert len(info) == 2
+    assert all(v["loads"] == 1 for v in info.values()), info
+    # in-process, same blocks: same table
+    _same(D.distributed_bounded_table(path, sources, CUTOFF, None, block_size=25), ref)
+
+
+def test_reverse_with_mask_and_access_leg(
+    network: tuple[RoadNetwork, Path], sources: np.ndarray, client: distributed.Client
+) -> None:
+    net, path = network
+    rev = net.reverse()
+    mask = np.zeros(net.n_nodes, dtype=bool)
+    mask[::3] = True
+    leg = np.linspace(0.0, 2.0, sources.size)
+    ref = routing.bounded_dijkstra(
+        rev.indptr, rev.indices, rev.travel_time_min, sources, CUTOFF, mask, initial_cost=leg
+    )
+    got = D.distributed_bounded_table(
+        path, sources, CUTOFF, client, 40, reverse=True, target_mask=mask, initial_cost=leg
+    )
+    _same(got, ref)
+    assert bool(mask[got[1]].all())
+
+
+def test_scheduler_address_string(
+    network: tuple[RoadNetwork, Path], sources: np.ndarray, client: distributed.Client
+) -> None:
+    net, path = network
+    ref = routing.bounded_dijkstra(
+        net.indptr, net.indices, net.travel_time_min, sources[:50], CUTOFF
+    )
+    got = D.distributed_bounded_table(path, sources[:50], CUTOFF, client.scheduler.address, 10)
+    _same(got, ref)
+
+
+def test_parquet_stream(
+    network: tuple[RoadNetwork, Path],
+    sources: np.ndarray,
+    client: distributed.Client,
+    tmp_path: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    net, path = network
+    ref = routing.bounded_dijkstra(net.indptr, net.indices, net.travel_time_min, sources, CUTOFF)
+    out = tmp_path / "table.parquet"
+    summary = D.bounded_table_to_parquet(path, sources, CUTOFF, out, client, 60)
+    assert summary.n_blocks == 4 and summary.n_rows == ref[0].size
+    pf = pq.ParquetFile(out)
+    assert pf.metadata.num_row_groups == 4
+    t = pf.read()
+    assert t.column_names == ["source_index", "node", "travel_time_min"]
+    _same(tuple(t.column(i).to_numpy() for i in range(3)), ref)
+    with pytest.raises(OutputExistsError, match="pass overwrite=True"):
+        D.bounded_table_to_parquet(path, sources, CUTOFF, out, None, 60)
+    assert not (tmp_path / "table.parquet.part").exists()
+
+
+def test_coverage_sets_against_scipy(
+    network: tuple[RoadNetwork, Path], sources: np.ndarray, client: distributed.Client
+) -> None:
+    """Coverage (patient -> site within tau) equals scipy's Dijkstra from every demand node."""
+    net, path = network
+    tau = 6.0
+    cand = sources[:30]
+    demand = np.concatenate([sources[30:130], sources[30:35]])  # repeated nodes allowed
+    cov = D.distributed_coverage_sets(path, cand, demand, tau, client, block_size=7)
+    assert cov.shape == (30, 105)
+    # independent reference: times from each demand node to every candidate, forward graph
+    times = dijkstra(net.to_csr_matrix(), directed=True, indices=demand, limit=tau + 1e-6)
+    t_ij = times[:, cand].T  # candidates x demand
+    sure_in = t_ij <= tau - 1e-9
+    sure_out = t_ij > tau + 1e-9
+    dense = cov.toarray()
+    assert dense.sum() > 30
+    assert bool(dense[sure_in].all()) and not bool(dense[sure_out].any())
+    _same((dense,), (D.distributed_coverage_sets(path, cand, demand, tau, None).toarray(),))
+
+
+def test_nearest_per_region(
+    network: tuple[RoadNetwork, Path], sources: np.ndarray, client: distributed.Client
+) -> None:
+    net, path = network
+    rev = net.reverse()
+    groups = {"a": sources[:10], "b": sources[10:40]}
+    got = D.distributed_nearest({"a": path, "b": path}, groups, client)
+    assert list(got) == ["a", "b"]
+    for k, s in groups.items():
+        ref = routing.multi_source_dijkstra(rev.indptr, rev.indices, rev.travel_time_min, s)
+        _same(got[k], ref)
+    local = D.distributed_nearest({"a": path}, {"a": groups["a"]}, None, cutoff=3.0)
+    ref3 = routing.multi_source_dijkstra(
+        rev.indptr, rev.indices, rev.travel_time_min, groups["a"], cutoff=3.0
+    )
+    _same(local["a"], ref3)
+    assert math.isinf(float(local["a"][0].max()))
+
+
+def test_run_regions_maps_codes(client: distributed.Client) -> None:
+    from accessmap.national import resolve_region
+
+    got = D.run_regions(["76", "Corse", "46"], client, func=resolve_region)
+    assert list(got) == ["76", "Corse", "46"]
+    assert got["Corse"] == ["2A", "2B"] and got["46"] == ["46"]
+    assert D.run_regions(["94"], None, func=resolve_region) == {"94": ["2A", "2B"]}
+    with pytest.raises(ConfigError, match="unknown region 'Atlantis'"):
+        D.run_regions(["76", "Atlantis"], None, func=resolve_region)
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def test_bad_block_size(network: tuple[RoadNetwork, Path]) -> None:
+    _, path = network
+    with pytest.raises(ConfigError, match="block_size must be a positive integer, got 0"):
+        D.distributed_bounded_table(path, [0, 1], CUTOFF, None, 0)
+
+
+def test_bad_initial_cost_length(network: tuple[RoadNetwork, Path]) -> None:
+    _, path = network
+    with pytest.raises(BadValueError, match="initial_cost has 1 values for 2 sources"):
+        D.distributed_bounded_table(path, [0, 1], CUTOFF, None, initial_cost=[0.5])
+
+
+def test_missing_and_corrupt_graph_files(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFileError, match="file system every worker sees"):
+        D.graph_arrays(tmp_path / "nowhere.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(UnreadableFileError, match=r"rebuild it with accessmap\.network"):
+        D.graph_arrays(bad)
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.zeros(3))
+    with pytest.raises(UnreadableFileError, match="member 'indptr' missing"):
+        D.graph_arrays(other)
+
+
+def test_mmap_reads_the_saved_arrays(network: tuple[RoadNetwork, Path]) -> None:
+    net, path = network
+    D.clear_graph_cache()
+    ip, ix, w = D.graph_arrays(path)
+    assert isinstance(ix, np.memmap)
+    np.testing.assert_array_equal(ip, net.indptr)
+    np.testing.assert_array_equal(ix, net.indices)
+    np.testing.assert_array_equal(w, net.travel_time_min)
+    assert D.graph_arrays(path)[1] is ix  # cached
+    rip, rix, rw = D.graph_arrays(path, reverse=True)
+    rev = net.reverse()
+    # same edge set (the order inside a row may differ): compare as sparse matrices
+    a = sp.csr_matrix((rw, rix, rip), shape=(net.n_nodes,) * 2)
+    assert (a != rev.to_csr_matrix()).nnz == 0
+
+
+def test_connect_arguments() -> None:
+    assert D.connect(None) is None
+    with pytest.raises(ConfigError, match="got int"):
+        D.connect(42)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
+        D.connect("tcp://127.0.0.1:9", timeout=1.0)
+    with D.dask_client(None) as cl:
+        assert cl is None
+
+
+def test_nearest_missing_sources(network: tuple[RoadNetwork, Path]) -> None:
+    _, path = network
+    with pytest.raises(ConfigError, match="no sources given for region 'b'"):
+        D.distributed_nearest({"a": path, "b": path}, {"a": [0]})
