@@ -115,7 +115,7 @@ def load_population_grid(
     if neg.any():
         r, c = np.argwhere(neg)[0]
         raise BadValueError(
-            f"{p.name}: negative population {values[r, c]!r} at row {r}, column {c}; "
+            f"{p.name}: negative population {float(values[r, c])!r} at row {r}, column {c}; "
             "set the raster's nodata value or fix the cells"
         )
     rows, cols = np.nonzero(np.nan_to_num(values, nan=0.0) > 0)

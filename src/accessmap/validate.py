@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from accessmap.errors import (
+    AccessmapError,
     BadValueError,
     CRSMismatchError,
     DataNotFoundError,
@@ -59,6 +60,11 @@ _DECODE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
 )
 _READ_ERRORS: tuple[type[BaseException], ...] = (*_DECODE_ERRORS, zipfile.BadZipFile)
+
+
+def _q(value: Any) -> str:
+    """repr() of a value as a plain Python scalar (no ``np.float64(...)`` wrappers)."""
+    return repr(value.item() if hasattr(value, "item") else value)
 
 
 def _name(path: str | Path, layer: str | None = None) -> str:
@@ -135,7 +141,14 @@ def read_csv(
                 ) from exc
     else:  # pragma: no cover - loop always breaks or raises
         raise AssertionError
-    require_columns(df, columns, where=p.name)
+    if any(c not in df.columns for c in columns):
+        header: list[str] | None = None
+        if p.suffix.lower() != ".zip":
+            try:
+                header = read_header(p, encoding=encoding or "latin-1")
+            except AccessmapError:
+                header = None
+        require_columns(df, columns, where=p.name, present=header)
     if not allow_empty:
         require_not_empty(df, where=p.name)
     return df
@@ -291,15 +304,25 @@ def read_layer(
     return gdf
 
 
-def require_columns(df: pd.DataFrame, columns: Iterable[str], *, where: str) -> None:
-    """Raise MissingColumnError naming the first missing column and the columns present."""
+def require_columns(
+    df: pd.DataFrame,
+    columns: Iterable[str],
+    *,
+    where: str,
+    present: Sequence[str] | None = None,
+) -> None:
+    """Raise MissingColumnError naming the first missing column and the columns present.
+
+    ``present`` overrides the listed columns (the full header when only some were read).
+    """
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        present = ", ".join(map(str, df.columns[:12])) + (", ..." if len(df.columns) > 12 else "")
+        cols = [str(c) for c in (present if present is not None else df.columns)]
+        present_txt = ", ".join(cols[:12]) + (", ..." if len(cols) > 12 else "")
         raise MissingColumnError(
             f"{where}: missing column {missing[0]!r}"
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-            + f"; columns present: {present}. Rename the column or use the documented layout"
+            + f"; columns present: {present_txt}. Rename the column or use the documented layout"
         )
 
 
@@ -392,7 +415,7 @@ def check_geometries(
     if missing.any():
         fid = gdf[id_col].to_numpy()[missing.argmax()]
         raise InvalidGeometryError(
-            f"{where}: feature {id_col}={fid!r} has no geometry (null or empty; "
+            f"{where}: feature {id_col}={_q(fid)} has no geometry (null or empty; "
             f"{int(missing.sum())} such features); fix or remove it in the source file"
         )
     if geom_types is not None:
@@ -402,7 +425,7 @@ def check_geometries(
         if bad.any():
             i = int(bad.argmax())
             raise InvalidGeometryError(
-                f"{where}: feature {id_col}={gdf[id_col].iloc[i]!r} is a {names[i]} (type id "
+                f"{where}: feature {id_col}={_q(gdf[id_col].iloc[i])} is a {names[i]} (type id "
                 f"{types[i]}), expected {' or '.join(sorted(geom_types))}; use the right layer"
             )
     invalid = ~shapely.is_valid(geoms)
@@ -414,7 +437,7 @@ def check_geometries(
         i = int(invalid.argmax())
         reason = shapely.is_valid_reason(geoms[i])
         raise InvalidGeometryError(
-            f"{where}: feature {id_col}={gdf[id_col].iloc[i]!r} has an invalid geometry "
+            f"{where}: feature {id_col}={_q(gdf[id_col].iloc[i])} has an invalid geometry "
             f"({reason}; {int(invalid.sum())} invalid in total); fix it in the source "
             "(e.g. QGIS 'Fix geometries') or pass repair=True to apply shapely.make_valid"
         )
@@ -427,7 +450,7 @@ def require_unique(df: pd.DataFrame, column: str, *, where: str) -> None:
     if dup.any():
         value = df.loc[dup, column].iloc[0]
         raise DuplicateIdError(
-            f"{where}: column {column!r} must be unique but {value!r} appears "
+            f"{where}: column {column!r} must be unique but {_q(value)} appears "
             f"{int((df[column] == value).sum())} times ({int(dup.sum())} rows involved); "
             "remove or merge the duplicate rows"
         )
@@ -448,7 +471,7 @@ def require_known_codes(
         value = codes[bad].iloc[0]
         raise UnknownCodeError(
             f"{where}: {int(bad.sum())} value(s) of column {column!r} do not join to the "
-            f"reference, e.g. {value!r}; {fix}"
+            f"reference, e.g. {_q(value)}; {fix}"
         )
 
 
@@ -469,7 +492,7 @@ def require_code_format(
     if bad.any():
         value = codes[bad].iloc[0]
         raise BadValueError(
-            f"{where}: column {column!r} holds {value!r}, not {description} "
+            f"{where}: column {column!r} holds {_q(value)}, not {description} "
             f"({int(bad.sum())} bad rows); read the column as text so leading zeros are kept"
         )
 
@@ -488,18 +511,18 @@ def to_numeric(
     bad = num.isna() & raw.notna()
     if bad.any():
         raise BadValueError(
-            f"{where}: column {column!r} must be numeric but holds {raw[bad].iloc[0]!r} "
+            f"{where}: column {column!r} must be numeric but holds {_q(raw[bad].iloc[0])} "
             f"({int(bad.sum())} rows); fix the value (use '.' as decimal separator, no spaces)"
         )
     if not allow_missing and num.isna().any():
         idx = num.index[num.isna()][0]
         raise BadValueError(
             f"{where}: column {column!r} has {int(num.isna().sum())} missing values "
-            f"(first at row {idx!r}); fill them (0 if there is truly none)"
+            f"(first at row {_q(idx)}); fill them (0 if there is truly none)"
         )
     if not allow_negative and (num < 0).any():
         raise BadValueError(
-            f"{where}: column {column!r} holds the negative value {num[num < 0].iloc[0]!r}; "
+            f"{where}: column {column!r} holds the negative value {_q(num[num < 0].iloc[0])}; "
             "counts and populations must be >= 0"
         )
     return num
@@ -530,13 +553,13 @@ def check_coordinates(
         i = nan.to_numpy().argmax()
         raise BadValueError(
             f"{where}: columns {columns[0]!r}/{columns[1]!r} have {int(nan.sum())} missing or "
-            f"non-numeric coordinates (e.g. {x.iloc[i]!r}, {y.iloc[i]!r}); fill or drop them"
+            f"non-numeric coordinates (e.g. {_q(x.iloc[i])}, {_q(y.iloc[i])}); fill or drop them"
         )
     out = ~(xs.between(xmin, xmax) & ys.between(ymin, ymax))
     if out.any():
         i = out.to_numpy().argmax()
         raise CRSMismatchError(
-            f"{where}: coordinates ({xs.iloc[i]!r}, {ys.iloc[i]!r}) in columns "
+            f"{where}: coordinates ({_q(xs.iloc[i])}, {_q(ys.iloc[i])}) in columns "
             f"{columns[0]!r}/{columns[1]!r} are outside the extent of {crs} "
             f"({int(out.sum())} rows); the file uses another CRS or swaps x and y: convert it"
         )
