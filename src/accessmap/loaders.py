@@ -77,8 +77,9 @@ def load_communes(
     GeoDataFrame
         One row per commune: ``insee, nom, dep, dep_nom, epci_siren, epci_nom, pop`` (population
         municipale 2023, the legal population in force on 1 Jan 2026), ``pop_0_19, pop_20_64,
-        pop_65p`` (census RP 2021, summed from IRIS), ``share_65p`` (= pop_65p / RP 2021 total),
-        ``area_km2`` (computed from the EPSG:2154 polygon), ``geometry``. Index: 0..n-1.
+        pop_65p`` (census RP 2021, summed from IRIS), ``share_65p`` (= pop_65p / RP 2021 total
+        population; the bands, rounded per IRIS, sum to 22 fewer people than that total
+        region-wide), ``area_km2`` (from the EPSG:2154 polygon), ``geometry``. Index: 0..n-1.
 
     Examples
     --------
@@ -100,7 +101,7 @@ def load_communes(
         "rp2021_pop_20_64",
         "rp2021_pop_65p",
     ]
-    gdf = v.read_layer(path, layer="communes", columns=cols)
+    gdf = v.read_layer(path, layer="communes", columns=cols, optional=["rp2021_pop"])
     v.require_crs(gdf, where=where)
     v.require_code_format(
         gdf["insee"],
@@ -121,7 +122,10 @@ def load_communes(
         ("rp2021_pop_65p", "pop_65p"),
     ):
         out[dst] = as_int(gdf, src, where=where)
-    total = out["pop_0_19"] + out["pop_20_64"] + out["pop_65p"]
+    if "rp2021_pop" in gdf.columns:
+        total = v.to_numeric(gdf, "rp2021_pop", where=where)
+    else:
+        total = out["pop_0_19"] + out["pop_20_64"] + out["pop_65p"]
     out["share_65p"] = (out["pop_65p"] / total.where(total > 0)).astype("float64")
     out["area_km2"] = gdf.geometry.area.to_numpy() / 1e6
     import geopandas as gpd
@@ -176,7 +180,7 @@ def load_epci(
     Returns
     -------
     GeoDataFrame
-        ``epci_siren, epci_nom, epci_type`` (CC/CA/CU/ME), ``pop`` (population municipale 2023
+        ``epci_siren, epci_nom, epci_type`` (CC/CA/CU/METRO), ``pop`` (population municipale 2023
         of the member communes in the data), ``n_communes``, ``geometry``. With ``deps``, EPCI
         with at least one commune in those départements.
     """
