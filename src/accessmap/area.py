@@ -138,16 +138,17 @@ def load_area(
         hospitals = hospitals[hospitals["insee"].isin(communes["insee"])]
         cells = None
         sources = [
-            "occitanie_admin",
-            "occitanie_commune_origins",
-            "supply_gp_counts_commune_bpe2019",
-            "bpe2019_health_equipment_france",
-            "occitanie_hospitals_finess_2020",
+            "admin",
+            "commune_origins",
+            "supply_gp_bpe2019",
+            "bpe2019_health_france",
+            "commune_code_map",
+            "hospitals_finess_2020",
         ]
         if grid:
             raw = loaders.load_population_grid(data_dir=data_dir)
             cells = assign_cells_to_communes(raw, communes)
-            sources.append("popgrid_occitanie_insee2010")
+            sources.append("popgrid_occitanie_2010")
         name = "Occitanie" if len(sel) == len(OCCITANIE_DEPS) else "Occitanie " + ",".join(sel)
         area = Area(
             name=name,

@@ -224,6 +224,28 @@ class _Times:
         return pd.concat(parts, ignore_index=True)
 
 
+def _zero_within_commune(
+    mat: pd.DataFrame, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """Set origin-facility pairs in the same commune to 0 min and add missing ones.
+
+    The Insee Metric distancier and the DREES APL count the time within a commune as 0
+    (``methods.md``); the road engine would otherwise add access legs between two points of
+    the same commune.
+    """
+    fac = facilities.reset_index(drop=True)[["supply_id", "insee"]]
+    fac = fac[fac["insee"].isin(origins.index)]
+    same = pd.DataFrame(
+        {"from_id": fac["insee"].to_numpy(), "to_id": fac["supply_id"].to_numpy(),
+         "travel_time_min": 0.0}
+    )  # fmt: skip
+    if len(mat):
+        key = mat["from_id"].astype(str) + "|" + mat["to_id"].astype(str)
+        drop = key.isin(same["from_id"] + "|" + same["to_id"])
+        mat = mat[~drop]
+    return pd.concat([mat, same], ignore_index=True)
+
+
 def _sensitivity(times: pd.Series, pop: pd.Series, threshold: float) -> pd.DataFrame:
     """Share beyond the threshold when every travel time is scaled by ±10 % (methods.md)."""
     from accessmap.measures import coverage
@@ -304,6 +326,11 @@ def run_score(
     com["gp_count"] = com["insee"].map(gp_count).fillna(0.0)
     com["nearest_gp_id"] = near["nearest_id"].reindex(com.index)
     com["time_gp_min"] = near["travel_time_min"].reindex(com.index)
+    # Insee Metric / DREES convention: time within a commune counts as 0 (methods.md).
+    own = gp.reset_index(drop=True).drop_duplicates("insee").set_index("insee")["supply_id"]
+    has_own = com["insee"].isin(own.index)
+    com.loc[has_own, "time_gp_min"] = 0.0
+    com.loc[has_own, "nearest_gp_id"] = com.loc[has_own, "insee"].map(own)
     com["engine"] = near["engine"].reindex(com.index)
     flags = measures.nearest_flags(com["time_gp_min"], thresholds=params.bands_min)
     for c in flags.columns:
@@ -328,12 +355,15 @@ def run_score(
     tick("times")
 
     # --- catchment measures (2SFCA family, DREES APL) -----------------------------------
-    mat = engine.matrix(origins, gp, params.catchment_cutoff_min)
+    mat = _zero_within_commune(
+        engine.matrix(origins, gp, params.catchment_cutoff_min), origins, gp
+    )
     demand = com["pop"].astype(float)
     supply = gp["count"].astype(float)
     com["e2sfca"] = measures.e2sfca(mat, demand, supply).reindex(com.index).fillna(0.0)
-    std_demand = measures.standardised_demand(com["pop_0_19"], com["pop_20_64"], com["pop_65p"])
-    std_demand = std_demand * (demand.sum() / max(float(std_demand.sum()), 1.0))
+    std_demand = measures.standardised_demand(
+        com["pop_0_19"], com["pop_20_64"], com["pop_65p"], pop=demand
+    )
     com["apl"] = (
         measures.apl(
             mat, std_demand, supply, consultations_per_gp=params.consultations_per_gp
@@ -347,15 +377,18 @@ def run_score(
     # --- zones ---------------------------------------------------------------------------
     tcol = f"within_{params.threshold_min:g}"
     com_table = pd.DataFrame(com.drop(columns="geometry"))
-    epci_scores = scoring.score_zones(com_table, zone_col="epci_siren")
-    epci_geo = area.epci.set_index("epci_siren")[["epci_nom", "geometry"]]
-    epci_scores = epci_scores.join(epci_geo, how="left")
-    epci_scores.index.name = "epci_siren"
+    epci_scores = scoring.score_zones(
+        com_table, zone_col="epci_siren", threshold_min=params.threshold_min
+    )
+    epci_geo = area.epci[["epci_siren", "epci_nom", "geometry"]]
     epci_scores = gpd.GeoDataFrame(
-        epci_scores.reset_index(), geometry="geometry", crs=WORKING_CRS
+        epci_geo.merge(epci_scores, on="epci_siren", how="right"),
+        geometry="geometry",
+        crs=WORKING_CRS,
     ).sort_values("need_rank")
     official: list[str] = []
     agreement_table = pd.DataFrame()
+    agreement_summary = ""
     if params.priority is not None:
         from accessmap.loaders import load_priority_zones
 
@@ -366,35 +399,73 @@ def run_score(
                 f"{params.priority}: column epci_siren: {len(unknown)} code(s) are not EPCI "
                 f"of {area.name}, e.g. {unknown[0]!r}; check the list or the --region option"
             )
-        agr = scoring.agreement(epci_scores.set_index("epci_siren"), official,
-                                top_n=params.top_n)  # fmt: skip
-        agreement_table = agr.table if hasattr(agr, "table") else pd.DataFrame(agr)
+        agr = scoring.agreement(epci_scores, official, top_n=params.top_n)
+        agreement_summary = agr.summary()
+        in_top = epci_scores["need_rank"] <= params.top_n
+        is_off = epci_scores["epci_siren"].isin(official)
+        agreement_table = pd.DataFrame(epci_scores[in_top | is_off].drop(columns="geometry"))
+        agreement_table.insert(
+            0,
+            "status",
+            np.where(
+                agreement_table["epci_siren"].isin(official),
+                np.where(agreement_table["need_rank"] <= params.top_n, "hit", "missed"),
+                "ours only",
+            ),
+        )
     epci_scores["official_priority"] = epci_scores["epci_siren"].isin(official)
 
-    by_dep = measures.summarise_access(com_table, by="dep", thresholds=params.bands_min)
-    dep_names = com_table.groupby("dep")["dep_nom"].first()
-    by_dep.insert(0, "dep_nom", by_dep.index.map(dep_names))
-    region_row = measures.summarise_access(
-        com_table.assign(region=area.name), by="region", thresholds=params.bands_min
+    by_dep_all = measures.summarise_access(
+        com_table, by="dep", thresholds=params.bands_min, total_label="all"
     )
+    is_total = by_dep_all["dep"] == "all"
+    by_dep = by_dep_all[~is_total].reset_index(drop=True)
+    dep_names = com_table.groupby("dep")["dep_nom"].first()
+    by_dep.insert(1, "dep_nom", by_dep["dep"].map(dep_names))
+    region_row = by_dep_all[is_total].rename(columns={"dep": "area"}).reset_index(drop=True)
+    region_row["area"] = area.name
     extra_zones = None
     if params.zones is not None:
         extra_zones = _score_extra_zones(params, com, com_table)
     tick("zones")
 
     # --- siting --------------------------------------------------------------------------
-    cand = origins
-    cover_tab = engine.matrix(cand, origins, params.threshold_min)
-    model = siting.SitingModel.from_table(
-        cover_tab, demand=demand, threshold_min=params.threshold_min,
-        already_covered=com[tcol].astype(bool),
-    )  # fmt: skip
-    curve = model.greedy(params.k) if params.k > 0 else pd.DataFrame()
+    cover_tab = engine.matrix(origins, origins, params.threshold_min)
+    cover = siting.coverage_sets(cover_tab, threshold_min=params.threshold_min)
+    covered_now = com[tcol].astype(bool)
+    curve = (
+        siting.greedy_mclp(cover, demand, k=params.k, already_covered=covered_now)
+        if params.k > 0
+        else pd.DataFrame()
+    )
     exact_info: dict[str, Any] = {}
     if params.exact and params.k > 0:
-        exact_info = model.exact(params.k)
+        ex = siting.exact_mclp(cover, demand, k=params.k, already_covered=covered_now,
+                               time_limit_s=60.0)  # fmt: skip
+        exact_info = {
+            "status": "optimal" if ex.optimal else ex.message,
+            "objective": ex.objective_pop,
+            "bound": ex.dual_bound_pop,
+            "mip_gap": ex.mip_gap,
+            "greedy": ex.greedy_pop,
+            "gap_to_greedy": ex.gap_to_greedy,
+            "greedy_ratio": ex.greedy_pop / ex.objective_pop if ex.objective_pop else 1.0,
+            "sites": [str(x) for x in ex.sites],
+            "solve_time_s": ex.solve_time_s,
+        }
     sites = _sites_layer(curve, origins, com, demand)
-    what_if_rows = [model.what_if(code) for code in params.what_if]
+    what_if_rows = []
+    if params.what_if:
+        model = siting.SitingModel(cover, demand, covered_now)
+        for code in params.what_if:
+            if code not in com.index:
+                raise UnknownCodeError(
+                    f"--what-if {code!r} is not an INSEE commune code of {area.name}; "
+                    "give a 5-character code such as 46102"
+                )
+            gain = model.gain(code) if code in set(cover.candidate_ids) else 0.0
+            what_if_rows.append({"site_id": code, "nom": com.loc[code, "nom"],
+                                 "gain_pop": gain})  # fmt: skip
     what_if_table = pd.DataFrame(what_if_rows)
     tick("siting")
 
@@ -424,7 +495,7 @@ def run_score(
         "k": params.k,
         "new_covered_pop": int(curve["cumulative_pop"].iloc[-1]) if len(curve) else 0,
         "exact": exact_info,
-        "official_in_top": int(getattr(agr, "n_in_top", 0)) if official else None,
+        "agreement": agreement_summary or None,
         "seconds": round(time.perf_counter() - t0, 2),
     }
     if cells is not None:
@@ -447,8 +518,8 @@ def run_score(
     if extra_zones is not None:
         layers["zones"] = extra_zones
     tables = {
-        "departements": by_dep.reset_index(),
-        "region": region_row.reset_index(),
+        "departements": by_dep,
+        "region": region_row,
         "siting_curve": curve,
         "agreement": agreement_table,
         "what_if": what_if_table,
@@ -472,11 +543,11 @@ def _score_extra_zones(
     zone_of = joined.groupby(level=0)[params.zones_id].first()
     table = com_table.assign(zone_id=com_table.index.map(zone_of))
     table = table[table["zone_id"].notna()]
-    scores = scoring.score_zones(table, zone_col="zone_id")
-    geo = zones.set_index(params.zones_id)[["geometry"]]
-    scores = scores.join(geo, how="left")
-    scores.index.name = "zone_id"
-    return gpd.GeoDataFrame(scores.reset_index(), geometry="geometry", crs=WORKING_CRS)
+    scores = scoring.score_zones(table, zone_col="zone_id", threshold_min=params.threshold_min)
+    geo = zones[[params.zones_id, "geometry"]].rename(columns={params.zones_id: "zone_id"})
+    return gpd.GeoDataFrame(
+        geo.merge(scores, on="zone_id", how="right"), geometry="geometry", crs=WORKING_CRS
+    )
 
 
 def _sites_layer(
@@ -538,11 +609,26 @@ def _isochrones(
                             geometry="geometry", crs=WORKING_CRS)  # fmt: skip
 
 
+def _source_records(names: list[str]) -> list[dict[str, Any]]:
+    """Publisher, licence and attribution of each dataset used (from ``sources.toml``)."""
+    from accessmap.datadir import load_registry
+
+    registry = load_registry()
+    out = []
+    for name in names:
+        ds = registry.get(name)
+        if ds is None:
+            out.append({"name": name})
+            continue
+        out.append({"name": name, "description": ds.description, "publisher": ds.publisher,
+                    "licence": ds.licence, "attribution": ds.attribution,
+                    "files": [f.name for f in ds.files]})  # fmt: skip
+    return out
+
+
 def _metadata(
     params: ScoreParams, area: Area, engine: _Times, summary: dict[str, Any]
 ) -> dict[str, Any]:
-    from accessmap.datadir import source_records
-
     p = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(params).items()}
     meta: dict[str, Any] = {
         "tool": "accessmap",
@@ -552,8 +638,9 @@ def _metadata(
         "departements": list(area.deps),
         "parameters": p,
         "engines": engine.names,
-        "crow_fly": engine.crow.describe() if hasattr(engine.crow, "describe") else {},
-        "sources": source_records(area.sources),
+        "crow_fly": {"speed_kmh": engine.crow.speed_kmh,
+                     "detour_factor": engine.crow.detour_factor},  # fmt: skip
+        "sources": _source_records(area.sources),
         "summary": {k: v for k, v in summary.items() if k != "exact"},
     }
     if engine.net is not None:

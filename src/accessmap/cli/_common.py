@@ -34,7 +34,11 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     """Configure the ``accessmap`` logger with a rich handler on stderr (CLI only)."""
     from rich.logging import RichHandler
 
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    level = (
+        logging.ERROR
+        if quiet
+        else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    )
     logger = logging.getLogger("accessmap")
     logger.handlers.clear()
     from rich.console import Console

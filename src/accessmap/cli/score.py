@@ -163,8 +163,8 @@ def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
                   _fmt_pct(r["share_beyond_15"]), f"{r['mean_time_min']:.1f}",
                   f"{r['apl']:.2f}", f"{r['need_score']:.0f}")  # fmt: skip
     con.print(t)
-    if s.get("official_in_top") is not None:
-        con.print(f"Official priority EPCI (*) in our top list: {s['official_in_top']}")
+    if s.get("agreement"):
+        con.print(f"Official priority EPCI (*): {s['agreement']}")
     sites = result.layers["sites"]
     if len(sites):
         t = Table(title=f"Proposed new centres (greedy maximal coverage, {thr:g} min)",
@@ -177,9 +177,9 @@ def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
         con.print(t)
         ex = s.get("exact") or {}
         if ex:
-            con.print(f"Exact MCLP ({ex.get('status', '')}): {int(ex.get('objective', 0)):,} "
-                      f"people; greedy reaches {100 * ex.get('greedy_ratio', float('nan')):.2f} %"
-                      " of it")  # fmt: skip
+            con.print(f"Exact MCLP (HiGHS, {ex.get('status', '')}): {int(ex['objective']):,} "
+                      f"people newly covered; greedy reaches "
+                      f"{100 * ex['greedy_ratio']:.2f} % of it")  # fmt: skip
     wi = result.tables.get("what_if")
     if wi is not None and len(wi):
         for _, r in wi.iterrows():
