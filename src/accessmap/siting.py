@@ -30,6 +30,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -73,9 +74,13 @@ class CoverSets:
     demand_ids: np.ndarray
     threshold_min: float
 
+    @cached_property
+    def _candidate_index(self) -> pd.Index:
+        return pd.Index(self.candidate_ids)
+
     def candidate_position(self, site_id: Any) -> int:
         """Row of ``site_id``; raises :class:`UnknownCodeError` if it is not a candidate."""
-        pos = pd.Index(self.candidate_ids).get_indexer([site_id])[0]
+        pos = self._candidate_index.get_indexer(pd.Index([site_id]))[0]
         if pos < 0:
             sample = self.candidate_ids[0] if len(self.candidate_ids) else None
             raise UnknownCodeError(
@@ -313,7 +318,9 @@ def greedy_mclp(
     n = len(cover.candidate_ids)
     _check_k(k, n)
     model = SitingModel(cover, demand, already_covered)
-    heap = [(-model._gain_row(r), r) for r in range(n)]
+    open_demand = np.where(model._covered, 0.0, model._d)
+    first = cover.matrix.astype("float64") @ open_demand  # all initial gains at once
+    heap = [(-float(g), r) for r, g in enumerate(first)]
     heapq.heapify(heap)
     rows: list[dict[str, Any]] = []
     cum = 0.0
