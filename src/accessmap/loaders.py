@@ -435,21 +435,25 @@ def detect_road_format(path: str | Path) -> RoadFormat:
     )
 
 
-from accessmap.loaders_grid import load_population_grid  # noqa: E402
-from accessmap.loaders_supply import (  # noqa: E402
+from accessmap.loaders_bpe import (  # noqa: E402
     UnmatchedCodeWarning,
     load_bpe,
+    load_bpe_geolocated,
     load_commune_code_map,
+    map_commune_codes,
+)
+from accessmap.loaders_grid import load_population_grid  # noqa: E402
+from accessmap.loaders_supply import (  # noqa: E402
     load_emergency,
     load_gp_supply,
     load_health_centres,
     load_hospitals,
-    map_commune_codes,
 )
 
 __all__ += [
     "UnmatchedCodeWarning",
     "load_bpe",
+    "load_bpe_geolocated",
     "load_commune_code_map",
     "load_emergency",
     "load_gp_supply",

@@ -294,7 +294,7 @@ def _join_rates(loaded: dict[str, Any]) -> list[JoinRate]:
             ok = loaded["centres"]["insee"].isin(known)
             rates.append(JoinRate("health centres whose commune is known", int(ok.sum()), len(ok)))
     if "bpe_rows" in loaded and "code_map" in loaded:
-        from accessmap.loaders_supply import normalise_codes
+        from accessmap.loaders_bpe import normalise_codes
 
         t = loaded["bpe_rows"]
         ok = normalise_codes(t["DEPCOM"]).isin(loaded["code_map"].index)
