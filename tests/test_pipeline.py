@@ -116,3 +116,65 @@ def test_what_if_single_site(occitanie_area, data_dir) -> None:
     assert list(wi["site_id"].astype(str)) == ["46102"]
     assert wi["gain_pop"].iloc[0] >= 0
     assert isinstance(wi, pd.DataFrame)
+
+
+def test_extra_zone_layer_scored(tmp_path, occitanie_area, data_dir) -> None:
+    """A user zone layer (here the départements, written to a file) is scored too."""
+    zones = occitanie_area.departements.rename(columns={"dep": "code"})[["code", "geometry"]]
+    path = tmp_path / "zones.gpkg"
+    zones.to_file(path, layer="zones")
+    res = run_score(
+        ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code"),
+        data_dir=data_dir,
+        area=occitanie_area,
+    )
+    z = res.layers["zones"]
+    assert len(z) == 13
+    assert z["pop"].sum() == pytest.approx(6_124_653)
+
+
+def test_extra_zone_layer_bad_id(tmp_path, occitanie_area, data_dir) -> None:
+    from accessmap.errors import MissingColumnError
+
+    zones = occitanie_area.departements[["dep", "geometry"]]
+    path = tmp_path / "zones.gpkg"
+    zones.to_file(path, layer="zones")
+    with pytest.raises(MissingColumnError, match="code"):
+        run_score(
+            ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code"),
+            data_dir=data_dir,
+            area=occitanie_area,
+        )
+
+
+def test_agreement_with_priority_list(tmp_path, occitanie_area, data_dir, score_result) -> None:
+    z = score_result.layers["epci_scores"].sort_values("need_rank")
+    top = list(z["epci_siren"].iloc[:2])
+    low = z["epci_siren"].iloc[-1]
+    csv = tmp_path / "priority.csv"
+    csv.write_text("epci_siren\n" + "\n".join([*top, low]) + "\n")
+    res = run_score(
+        ScoreParams(k=0, exact=False, grid=False, priority=csv, top_n=5),
+        data_dir=data_dir,
+        area=occitanie_area,
+    )
+    agr = res.tables["agreement"].set_index("epci_siren")
+    assert set(agr.loc[top, "status"]) == {"hit"}
+    assert agr.loc[low, "status"] == "missed"
+    assert (agr["status"] == "ours only").sum() == 3
+    assert res.summary["agreement"].startswith("2 of 3")
+    flagged = res.layers["epci_scores"].set_index("epci_siren")["official_priority"]
+    assert flagged.sum() == 3 and bool(flagged[low])
+
+
+def test_priority_list_unknown_code(tmp_path, occitanie_area, data_dir) -> None:
+    from accessmap.errors import UnknownCodeError
+
+    csv = tmp_path / "priority.csv"
+    csv.write_text("epci_siren\n200066223\n999999999\n")
+    with pytest.raises(UnknownCodeError, match="999999999"):
+        run_score(
+            ScoreParams(k=0, exact=False, grid=False, priority=csv),
+            data_dir=data_dir,
+            area=occitanie_area,
+        )

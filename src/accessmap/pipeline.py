@@ -529,12 +529,30 @@ def run_score(
     return ScoreResult(layers=layers, tables=tables, summary=summary, metadata=metadata)
 
 
+def read_zone_layer(path: Path, *, id_col: str) -> gpd.GeoDataFrame:
+    """Read a user zone layer (polygons with a unique id column) in EPSG:2154.
+
+    Raises the typed errors of :mod:`accessmap.validate` (missing file or column, no CRS,
+    invalid geometry, duplicate ids, empty layer).
+    """
+    from accessmap import validate
+
+    zones = validate.read_layer(path, columns=(id_col,))
+    where = f"{path}"
+    validate.require_crs(zones, where=where)
+    zones = validate.to_working_crs(zones, where=where)
+    zones[id_col] = zones[id_col].astype(str)
+    validate.require_unique(zones, id_col, where=where)
+    return validate.check_geometries(
+        zones, where=where, id_col=id_col, geom_types=("Polygon", "MultiPolygon")
+    )
+
+
 def _score_extra_zones(
     params: ScoreParams, com: gpd.GeoDataFrame, com_table: pd.DataFrame
 ) -> gpd.GeoDataFrame:
     """Score a user zone layer: communes are assigned to the zone containing their origin."""
     from accessmap import scoring
-    from accessmap.loaders import read_zone_layer
 
     zones = read_zone_layer(Path(params.zones or ""), id_col=params.zones_id)
     pts = gpd.GeoDataFrame(com_table[["insee"]], geometry=com.representative_point(),
