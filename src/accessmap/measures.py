@@ -635,8 +635,10 @@ def apl(
         GP head counts (or FTE) per facility id.
     consultations_per_gp : float, optional
         Consultations a year per unit of ``supply``. Default 5,400 (:data:`CONSULTATIONS_PER_GP`,
-        the DREES figure for new GPs; ASSUMPTION when applied to every GP). Pass 1 when
-        ``supply`` already holds consultations.
+        the DREES figure for new GPs; ASSUMPTION when applied to every GP). With BPE head
+        counts it overstates supply (Occitanie crow-fly mean APL 5.5 against a national
+        mean of 3.3); about 3,600 per BPE head count reproduces the national mean
+        (``docs/methods.md``). Pass 1 when ``supply`` already holds consultations.
     bands : sequence of (upper_bound_min, weight), optional
         Default :data:`APL_BANDS_DREES` (weights 1, 2/3, 1/3 of the workbook);
         :data:`APL_BANDS_ROUNDED` gives 1, 0.66, 0.33.
