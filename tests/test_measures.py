@@ -555,3 +555,11 @@ def test_real_apl_plausible(real, data_dir: Path):
     assert 0.05 < g < 0.6
     # equality gives 0.1 / 0.4 = 0.25; crow-fly APL is unequal but not extreme
     assert 0.25 < palma(out, real["pop"]) < 2.0
+
+
+def test_numpy_scalar_parameters_accepted(small):
+    m, d, s = small
+    a = two_sfca(m, d, s, cutoff_min=np.int64(15))
+    assert a["a"] == pytest.approx(0.005)
+    assert coverage([5.0, 20.0], [1.0, 1.0], np.float32(15)) == pytest.approx(0.5)
+    assert list(nearest_flags([5.0], thresholds=(np.int64(10),)).columns) == ["within_10"]

@@ -299,3 +299,36 @@ def test_real_what_if_equals_recomputation(real):
         best = max(cs.candidate_ids, key=model.gain)
         model.open(best)
         covered |= set(m[(m["from_id"] == best) & (m["travel_time_min"] <= THRESHOLD)]["to_id"])
+
+
+def test_nothing_left_to_cover(hand):
+    m, d = hand
+    cs = coverage_sets(m, threshold_min=np.int64(15))  # numpy scalars are accepted
+    everyone = pd.Series(True, index=d.index)
+    g = greedy_mclp(cs, d, k=2, already_covered=everyone)
+    assert g.empty and list(g.columns)[:3] == ["rank", "site_id", "gain_pop"]
+    ex = exact_mclp(cs, d, k=2, already_covered=everyone)
+    assert ex.optimal and ex.objective_pop == 0.0 and ex.greedy_pop == 0.0
+    assert ex.gap_to_greedy == 0.0 and len(ex.sites) == 2
+
+
+def test_exact_beats_or_ties_greedy_random():
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        n_c, n_d = 40, 150
+        rows = [
+            (c, d, float(rng.uniform(0, 40)))
+            for c in range(n_c)
+            for d in range(n_d)
+            if rng.random() < 0.08
+        ]
+        m = pd.DataFrame(rows, columns=["from_id", "to_id", "travel_time_min"])
+        cs = coverage_sets(m, threshold_min=15, candidate_ids=range(n_c), demand_ids=range(n_d))
+        demand = pd.Series(rng.integers(0, 1000, n_d).astype(float), index=range(n_d))
+        ex = exact_mclp(cs, demand, k=4)
+        assert ex.optimal
+        assert ex.greedy_pop <= ex.objective_pop + 1e-9
+        assert ex.greedy_pop >= (1 - 1 / math.e) * ex.objective_pop
+        # the chosen sites really cover what the objective says
+        covered = cs.matrix[[cs.candidate_position(s) for s in ex.sites]].toarray().any(axis=0)
+        assert ex.objective_pop == pytest.approx(float(demand.to_numpy()[covered].sum()))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
@@ -361,7 +362,7 @@ def two_sfca(
     ...          cutoff_min=15).tolist()
     [0.005, 0.005]
     """
-    if not (isinstance(cutoff_min, int | float) and math.isfinite(cutoff_min) and cutoff_min > 0):
+    if not (isinstance(cutoff_min, Real) and math.isfinite(cutoff_min) and cutoff_min > 0):
         raise ConfigError(f"cutoff_min must be a positive number of minutes, got {cutoff_min!r}")
     return _banded(matrix, demand, supply, ((float(cutoff_min), 1.0),), name="two_sfca")
 
@@ -774,11 +775,11 @@ def nearest_flags(
 
 
 def _check_thresholds(thresholds: Sequence[float]) -> list[float]:
-    vals = [thresholds] if isinstance(thresholds, int | float) else list(thresholds)
+    vals = [thresholds] if isinstance(thresholds, Real) else list(thresholds)
     if not vals:
         raise ConfigError("thresholds is empty; give minutes such as (10, 15, 20, 30)")
     for x in vals:
-        if not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
+        if not isinstance(x, Real) or not math.isfinite(x) or x < 0:
             raise ConfigError(f"threshold {x!r} is not a number of minutes >= 0")
     return [float(x) for x in vals]
 
@@ -1033,7 +1034,7 @@ def share_under(
     ``sum_i P_i [x_i < threshold] / sum_i P_i``, e.g. APL below 2.5 (under-served). Values
     must be finite.
     """
-    if not isinstance(threshold, int | float) or not math.isfinite(threshold):
+    if not isinstance(threshold, Real) or not math.isfinite(threshold):
         raise ConfigError(f"threshold must be a finite number, got {threshold!r}")
     va, wa = _equity_inputs(values, weights, fname="share_under")
     return float(wa[va < threshold].sum() / wa.sum())

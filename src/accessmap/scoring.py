@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Literal
 
 import numpy as np
@@ -100,7 +101,7 @@ class Criterion:
                 f"got {self.scaling!r}"
             )
         w = self.weight
-        if not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+        if not isinstance(w, Real) or not math.isfinite(w) or w < 0:
             raise ConfigError(f"criterion {self.name!r}: weight must be a number >= 0, got {w!r}")
 
 
@@ -222,7 +223,7 @@ def score_zones(
         mean of the available scaled criteria x 100) and ``need_rank`` (1 = most in need,
         ties share the lower rank).
     """
-    if not isinstance(threshold_min, int | float) or not (
+    if not isinstance(threshold_min, Real) or not (
         math.isfinite(threshold_min) and threshold_min >= 0
     ):
         raise ConfigError(f"threshold_min must be minutes >= 0, got {threshold_min!r}")

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -118,7 +119,7 @@ def coverage_sets(
     -------
     CoverSets
     """
-    if not isinstance(threshold_min, int | float) or not (
+    if not isinstance(threshold_min, Real) or not (
         math.isfinite(threshold_min) and threshold_min >= 0
     ):
         raise ConfigError(f"threshold_min must be minutes >= 0, got {threshold_min!r}")
