@@ -332,3 +332,26 @@ def test_exact_beats_or_ties_greedy_random():
         # the chosen sites really cover what the objective says
         covered = cs.matrix[[cs.candidate_position(s) for s in ex.sites]].toarray().any(axis=0)
         assert ex.objective_pop == pytest.approx(float(demand.to_numpy()[covered].sum()))
+
+
+def test_exact_time_limit_reports_best_known():
+    # a random instance far too big to prove optimal in 0.05 s
+    rng = np.random.default_rng(1)
+    n_c, n_d = 800, 5000
+    rows = rng.integers(0, n_c, 16000)
+    cols = rng.integers(0, n_d, 16000)
+    m = pd.DataFrame({"from_id": rows, "to_id": cols, "travel_time_min": 5.0}).drop_duplicates(
+        ["from_id", "to_id"]
+    )
+    cs = coverage_sets(m, threshold_min=15, candidate_ids=range(n_c), demand_ids=range(n_d))
+    demand = pd.Series(rng.integers(1, 1000, n_d).astype(float), index=range(n_d))
+    ex = exact_mclp(cs, demand, k=40, time_limit_s=0.05)
+    # whatever the solver managed, the result is never worse than greedy and is consistent
+    assert ex.objective_pop >= ex.greedy_pop
+    assert len(ex.sites) == 40
+    covered = cs.matrix[[cs.candidate_position(s) for s in ex.sites]].toarray().any(axis=0)
+    assert ex.objective_pop == pytest.approx(float(demand.to_numpy()[covered].sum()))
+    if not ex.optimal:
+        assert ex.status == 1
+        assert "Time limit" in ex.message
+        assert math.isnan(ex.mip_gap) or ex.mip_gap >= 0

@@ -365,7 +365,8 @@ class MCLPResult:
     dual_bound_pop : float
         Solver upper bound on the optimum (equals the objective when proven optimal).
     mip_gap : float
-        Relative gap ``(bound - objective) / bound`` reported by HiGHS (0 if optimal).
+        Relative gap ``(bound - objective) / bound`` (0 if optimal; NaN when the solver
+        gave no bound).
     status : int
         :func:`scipy.optimize.milp` status: 0 optimal, 1 iteration/time limit, 2
         infeasible, 3 unbounded, 4 other.
@@ -414,8 +415,9 @@ def exact_mclp(
     cover, demand, k, already_covered
         As in :func:`greedy_mclp`.
     time_limit_s : float, optional
-        Solver time limit in seconds (default 60); the result then carries the best
-        solution found, ``optimal=False`` and the gap.
+        Solver time limit in seconds (default 60). When it is hit the result carries the
+        best known solution (the solver's incumbent, or the greedy one if that is better or
+        the solver found none), ``optimal=False``, and the gap to the solver's bound.
     mip_rel_gap : float, optional
         Relative optimality tolerance passed to HiGHS (default 1e-6).
 
@@ -451,38 +453,44 @@ def exact_mclp(
         options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap)},
     )
     elapsed = time.perf_counter() - t0
-    if res.x is None:
-        return MCLPResult(
-            sites=[],
-            objective_pop=float("nan"),
-            dual_bound_pop=float("nan"),
-            mip_gap=float("nan"),
-            status=int(res.status),
-            message=str(res.message),
-            optimal=False,
-            greedy_pop=greedy_pop,
-            gap_to_greedy=float("nan"),
-            solve_time_s=elapsed,
-        )
-    x = res.x[:n] > 0.5
-    chosen = np.flatnonzero(x)
-    covered = cover.matrix[chosen].sum(axis=0).A1 > 0 if len(chosen) else np.zeros(0, bool)
-    obj = float(model._d[covered & ~model._covered].sum()) if len(chosen) else 0.0
-    bound = -float(getattr(res, "mip_dual_bound", np.nan))
-    if not math.isfinite(bound):
+    optimal = int(res.status) == 0 and res.x is not None
+    message = str(res.message)
+    if res.x is not None:
+        chosen = np.flatnonzero(res.x[:n] > 0.5)
+        obj = _covered_gain(cover, model, chosen)
+    else:
+        chosen, obj = np.zeros(0, dtype=np.int64), -math.inf
+    if not optimal and obj < greedy_pop:
+        # time limit hit with no better incumbent: the greedy solution is the best known
+        chosen = np.sort([cover.candidate_position(s) for s in greedy["site_id"]])
+        obj = greedy_pop
+        message += "; best known solution is the greedy one"
+    raw_bound = getattr(res, "mip_dual_bound", None)
+    bound = -float(raw_bound) if raw_bound is not None else math.nan
+    if optimal and not math.isfinite(bound):
         bound = obj
-    gap = float(getattr(res, "mip_gap", np.nan))
-    if not math.isfinite(gap):
+    if math.isfinite(bound):
+        bound = max(bound, obj)
         gap = (bound - obj) / bound if bound > 0 else 0.0
+    else:
+        gap = math.nan
     return MCLPResult(
         sites=[cover.candidate_ids[i] for i in chosen],
         objective_pop=obj,
-        dual_bound_pop=max(bound, obj),
-        mip_gap=max(gap, 0.0),
+        dual_bound_pop=bound,
+        mip_gap=gap,
         status=int(res.status),
-        message=str(res.message),
-        optimal=int(res.status) == 0,
+        message=message,
+        optimal=optimal,
         greedy_pop=greedy_pop,
         gap_to_greedy=(obj - greedy_pop) / obj if obj > 0 else 0.0,
         solve_time_s=elapsed,
     )
+
+
+def _covered_gain(cover: CoverSets, model: SitingModel, rows: np.ndarray) -> float:
+    """People newly covered when the candidate ``rows`` open, from the sets."""
+    if len(rows) == 0:
+        return 0.0
+    covered = np.asarray(cover.matrix[rows].sum(axis=0)).ravel() > 0
+    return float(model._d[covered & ~model._covered].sum())
