@@ -114,6 +114,11 @@ def test_score_zones_other_threshold_and_zone(table):
                       criteria=[Criterion("b", "share_beyond_10")])  # fmt: skip
     assert "pop_beyond_10" in out.columns
     assert out.set_index("dep").loc["Z1", "share_beyond_10"] == pytest.approx(0.5)
+    # the default criteria follow the threshold: at 10 min Z1 has half its people beyond
+    # (c2, 20 min) like at 15, Z3 none, Z2 all -> same order
+    out = score_zones(table, threshold_min=10)
+    assert out["epci_siren"].tolist() == ["Z2", "Z1", "Z3"]
+    assert out["score_beyond_target"].tolist() == pytest.approx([1.0, 0.5, 0.0])
 
 
 def _random_table(rng: np.random.Generator) -> pd.DataFrame:

@@ -71,7 +71,9 @@ class Criterion:
     name : str
         Label (used for the ``score_<name>`` output column).
     column : str
-        Zone-level column of :func:`score_zones` output it reads (e.g. ``"apl"``).
+        Zone-level column of :func:`score_zones` output it reads (e.g. ``"apl"``). The
+        placeholder ``{threshold}`` is replaced by the travel-time target of the run, so
+        ``"share_beyond_{threshold}"`` reads ``share_beyond_15`` at 15 minutes.
     direction : {"higher_is_worse", "lower_is_worse"}
         Whether a high value means more need (time) or less need (APL).
     weight : float
@@ -113,7 +115,7 @@ class Criterion:
 DEFAULT_CRITERIA: tuple[Criterion, ...] = (
     Criterion("apl", "apl", "lower_is_worse", 0.35, "rank"),
     Criterion("emergency", "time_emergency_min", "higher_is_worse", 0.20, "rank"),
-    Criterion("beyond_15", "share_beyond_15", "higher_is_worse", 0.20, "rank"),
+    Criterion("beyond_target", "share_beyond_{threshold}", "higher_is_worse", 0.20, "rank"),
     Criterion("age_65p", "share_65p", "higher_is_worse", 0.15, "rank"),
     Criterion("gp_density", "gp_per_10k", "lower_is_worse", 0.10, "rank"),
 )
@@ -260,12 +262,13 @@ def score_zones(
     acc = np.zeros(len(out))
     missing = np.zeros(len(out), dtype="int64")
     for c in crits:
-        if c.column not in out.columns:
+        column = c.column.replace("{threshold}", tag)
+        if column not in out.columns:
             raise ConfigError(
-                f"criterion {c.name!r} reads column {c.column!r}, which score_zones does not "
+                f"criterion {c.name!r} reads column {column!r}, which score_zones does not "
                 f"produce; choose one of {list(out.columns)}"
             )
-        s = _scale(out[c.column], c)
+        s = _scale(out[column], c)
         out[f"score_{c.name}"] = s
         ok = s.notna().to_numpy()
         acc[ok] += c.weight * s.to_numpy()[ok]
