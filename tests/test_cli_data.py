@@ -141,3 +141,41 @@ def test_fetch_bundle_without_url(tmp_path: Path, capsys: pytest.CaptureFixture[
     code = main(["data", "fetch", "admin", "--data-dir", str(tmp_path)])
     _, err = capsys.readouterr()
     assert code == 5 and "no public download URL" in _one_line(err)
+
+
+def test_check_optional_problems_do_not_fail(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = "ma_sante_ma_region_centres_partial.csv"
+    cut = "occitanie_iris_rp2021.csv.gz"
+    for p in data_dir.iterdir():
+        if p.name not in (changed, cut):
+            (tmp_path / p.name).symlink_to(p)
+    # A readable but different version, and a gzip cut in half.
+    (tmp_path / changed).write_text(
+        (data_dir / changed).read_text(encoding="utf-8").replace("Mazamet", "Mazamet ")
+    )
+    gz = (data_dir / cut).read_bytes()
+    (tmp_path / cut).write_bytes(gz[: len(gz) // 2])
+    code = main(["data", "check", "--data-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "ok (sha256 differs)" in out
+    assert "broken: occitanie_iris_rp2021.csv.gz: cannot be read" in " ".join(out.split())
+
+
+def test_fetch_with_progress_bar(
+    server: str, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import accessmap.cli.data as cli_data
+
+    monkeypatch.setattr(cli_data, "show_progress", lambda: True)
+    name = "ma_sante_ma_region_centres_partial.csv"
+    SERVED[name] = (data_dir / name).read_bytes()
+    code = main(
+        ["data", "fetch", "ma_sante_centres", "--data-dir", str(tmp_path), "--base-url", server]
+    )
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert name in err  # the progress bar's task label, on stderr
+    assert (tmp_path / name).read_bytes() == SERVED[name]

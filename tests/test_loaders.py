@@ -503,3 +503,34 @@ def test_supply_csv_bad(tmp_path: Path) -> None:
     p.write_bytes(gzip.compress(b"x")[:5])
     with pytest.raises(UnreadableFileError):
         L.load_gp_supply(tmp_path)
+
+
+# --------------------------------------------------------------------------- check_data
+
+
+def test_check_data_join_rates(data_dir: Path) -> None:
+    from accessmap.loaders_check import check_data
+
+    report = check_data(data_dir)
+    assert report.ok and not report.problems
+    assert all(r.status == "ok" for r in report.rows), report.to_frame()
+    rows = {r.file: r for r in report.rows}
+    assert rows["occitanie_admin.gpkg:communes"].rows == 4446
+    assert rows["occitanie_admin.gpkg:epci"].rows == 164
+    assert rows["occitanie_admin.gpkg:departements"].rows == 13
+    assert rows["occitanie_admin.gpkg:communes"].crs == "EPSG:4326"
+    assert rows["popgrid_occitanie_insee2010_1km_epsg3035.tif"].crs == "EPSG:3035"
+    assert rows["bpe2019_health_equipment_france.csv.gz"].rows == 146_419
+    rates = {j.name: j for j in report.join_rates}
+    grid = rates.pop("population grid total vs commune total")
+    assert grid.matched == pytest.approx(5_349_557.5) and grid.total == REGION_POP
+    assert grid.rate == pytest.approx(0.8734, abs=1e-4)
+    assert {n: j.rate for n, j in rates.items()} == dict.fromkeys(rates, 1.0)
+    for name in (
+        "communes with population",
+        "communes with EPCI",
+        "GP supply rows whose commune code is known",
+        "BPE rows mapped to COG 2026",
+    ):
+        assert name in rates
+    assert rates["GPs (BPE 2019) in known communes"].total == 6226
