@@ -563,3 +563,13 @@ def test_numpy_scalar_parameters_accepted(small):
     assert a["a"] == pytest.approx(0.005)
     assert coverage([5.0, 20.0], [1.0, 1.0], np.float32(15)) == pytest.approx(0.5)
     assert list(nearest_flags([5.0], thresholds=(np.int64(10),)).columns) == ["within_10"]
+
+
+def test_plain_lists_mix_with_indexed_population():
+    pop = pd.Series([1.0, 3.0], index=["31555", "46102"])
+    # times without an index are matched by position
+    assert coverage([5.0, 20.0], pop, 15) == pytest.approx(0.25)
+    assert weighted_mean_time(np.array([5.0, 20.0]), pop) == pytest.approx(65 / 4)
+    # two Series are matched by id, whatever their order
+    t = pd.Series([20.0, 5.0], index=["46102", "31555"])
+    assert coverage(t, pop, 15) == pytest.approx(0.25)

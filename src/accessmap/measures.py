@@ -721,6 +721,11 @@ def _times(values: Any, *, name: str = "times") -> pd.Series:
     return t
 
 
+def _keep_kind(converted: pd.Series, original: Any) -> pd.Series | np.ndarray:
+    """A converted Series back to a plain array when the caller gave no index."""
+    return converted if isinstance(original, pd.Series) else converted.to_numpy()
+
+
 def _aligned(values: Any, weights: Any, *, vname: str, wname: str) -> tuple[np.ndarray, np.ndarray]:
     v = _as_series(values, name=vname)
     w = _as_series(weights, name=wname)
@@ -799,7 +804,7 @@ def coverage(
     """
     (tau,) = _check_thresholds([threshold_min])
     t = _times(times)
-    tv, pv = _aligned(t, pop, vname="times", wname="pop")
+    tv, pv = _aligned(_keep_kind(t, times), pop, vname="times", wname="pop")
     total = pv.sum()
     if total <= 0:
         return float("nan")
@@ -815,7 +820,7 @@ def weighted_mean_time(
     :func:`summarise_access`). Returns NaN when no reachable origin has people.
     """
     t = _times(times)
-    tv, pv = _aligned(t, pop, vname="times", wname="pop")
+    tv, pv = _aligned(_keep_kind(t, times), pop, vname="times", wname="pop")
     ok = np.isfinite(tv)
     total = pv[ok].sum()
     if total <= 0:
