@@ -160,7 +160,7 @@ def _ids(given: Iterable[Any] | None, present: pd.Series, *, name: str) -> np.nd
 
 
 def _demand_vector(cover: CoverSets, demand: pd.Series) -> tuple[np.ndarray, float]:
-    """Demand aligned on ``cover.demand_ids`` (0 where absent) and the total population."""
+    """Demand aligned on ``cover.demand_ids`` and the total population (all ids of demand)."""
     if not isinstance(demand, pd.Series):
         raise BadValueError(
             f"demand must be a Series indexed by demand id, got {type(demand).__name__}"
