@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import lzma
+import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -775,15 +776,26 @@ def load_france_emergency(
 
 
 def _dissolve(communes: gpd.GeoDataFrame, by: str, first: Sequence[str]) -> gpd.GeoDataFrame:
-    """Union of commune polygons per zone (``coverage`` union: communes do not overlap)."""
+    """Union of commune polygons per zone.
+
+    ``shapely.union_all`` per zone (the simplified polygons overlap by slivers, so the
+    faster coverage union does not apply), zones spread over a thread pool: GEOS releases the
+    GIL, so the unions run in parallel.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     keep = communes[communes[by].notna()]
     agg = keep.groupby(by, sort=True).agg(
         **{c: (c, "first") for c in first},
         pop=("pop", "sum"),
         n_communes=("insee", "size"),
     )
-    geoms = keep.dissolve(by=by, method="unary").geometry.reindex(agg.index)
-    return gpd.GeoDataFrame(agg.reset_index(), geometry=geoms.to_numpy(), crs=communes.crs)
+    geoms = keep.geometry.to_numpy()
+    groups = keep.groupby(by, sort=True).indices
+    parts = [geoms[groups[k]] for k in agg.index]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        unions = list(pool.map(shapely.union_all, parts))
+    return gpd.GeoDataFrame(agg.reset_index(), geometry=unions, crs=communes.crs)
 
 
 def load_national_area(
