@@ -251,6 +251,8 @@ def test_bpe_unmatched_codes_are_reported(tmp_path: Path, data_dir: Path) -> Non
     ]
     with pytest.raises(UnknownCodeError, match="'46999'"):
         L.load_bpe(p, data_dir=data_dir, strict=True)
+    with pytest.raises(EmptyLayerError, match=r"no row of equipment type\(s\) D265X.*D108, D201"):
+        L.load_bpe(p, data_dir=data_dir, types=["D265X"])
 
 
 def test_bpe_current_format_zip_without_nb_equip(tmp_path: Path, data_dir: Path) -> None:

@@ -26,6 +26,7 @@ from accessmap.config import WORKING_CRS
 from accessmap.datadir import dataset_path
 from accessmap.errors import (
     ConfigError,
+    EmptyLayerError,
     MissingColumnError,
     UnknownCodeError,
     UnreadableFileError,
@@ -172,6 +173,19 @@ def _report_unmatched(unmatched: pd.DataFrame, *, where: str, strict: bool, fix:
     warnings.warn(msg, UnmatchedCodeWarning, stacklevel=3)
 
 
+def _select_types(df: pd.DataFrame, types: Sequence[str], *, where: str) -> pd.DataFrame:
+    """Rows of the wanted TYPEQU codes; EmptyLayerError quoting the codes present if none."""
+    codes = df["TYPEQU"].astype("str").str.strip().str.upper()
+    out = df[codes.isin(list(types))]
+    if out.empty:
+        present = ", ".join(sorted(codes.unique())[:12])
+        raise EmptyLayerError(
+            f"{where}: no row of equipment type(s) {', '.join(types)} (column 'TYPEQU' holds "
+            f"e.g. {present}); check the BPE nomenclature of this vintage and pass types="
+        )
+    return out
+
+
 def load_bpe(
     path: str | Path | None = None,
     *,
@@ -225,7 +239,7 @@ def load_bpe(
     types = [str(t).strip().upper() for t in types]
     if not types:
         raise ConfigError("load_bpe: types is empty; give BPE codes, e.g. ['D201', 'D265']")
-    df = df[df["TYPEQU"].str.strip().str.upper().isin(types)]
+    df = _select_types(df, types, where=p.name)
     n_rows = len(df)
     if "NB_EQUIP" in df.columns:
         count = v.to_numeric(df, "NB_EQUIP", where=p.name)
@@ -309,7 +323,7 @@ def load_bpe_geolocated(
         dtype={"DEPCOM": "str", "TYPEQU": "str"},
     )
     types = [t.upper() for t in types]
-    df = df[df["TYPEQU"].str.strip().str.upper().isin(types)].copy()
+    df = _select_types(df, types, where=p.name).copy()
     df["code"] = normalise_codes(df["DEPCOM"])
     df["insee"] = df["code"].map(load_commune_code_map(data_dir))
     df["count"] = v.to_numeric(df, "NB_EQUIP", where=p.name) if "NB_EQUIP" in df.columns else 1.0
