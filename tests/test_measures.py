@@ -573,3 +573,12 @@ def test_plain_lists_mix_with_indexed_population():
     # two Series are matched by id, whatever their order
     t = pd.Series([20.0, 5.0], index=["46102", "31555"])
     assert coverage(t, pop, 15) == pytest.approx(0.25)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import accessmap.measures as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -261,3 +261,12 @@ def test_score_zones_real_epci(data_dir: Path):
     assert dens.sum() == pytest.approx(6226)
     # the most urban EPCI (Toulouse Métropole, 243100518) is not among the 28 most in need
     assert out.set_index("epci_siren").loc["243100518", "need_rank"] > 28
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import accessmap.scoring as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -355,3 +355,12 @@ def test_exact_time_limit_reports_best_known():
         assert ex.status == 1
         assert "Time limit" in ex.message
         assert math.isnan(ex.mip_gap) or ex.mip_gap >= 0
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import accessmap.siting as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

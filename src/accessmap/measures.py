@@ -391,6 +391,13 @@ def e2sfca(
     -------
     Series
         Supply per (weighted) person, indexed like ``demand``, named ``"e2sfca"``.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"from_id": ["a", "b"], "to_id": ["g", "g"],
+    ...                   "travel_time_min": [5.0, 12.0]})
+    >>> e2sfca(m, pd.Series({"a": 100.0, "b": 300.0}), pd.Series({"g": 2.0})).round(5).tolist()
+    [0.00671, 0.00443]
     """
     return _banded(matrix, demand, supply, bands, name="e2sfca")
 
@@ -649,6 +656,13 @@ def apl(
     Series
         Consultations per standardised inhabitant per year, indexed like ``demand``,
         named ``"apl"``. National mean 3.3 (2022); below 2.5 is under-served.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"from_id": ["a", "b"], "to_id": ["g", "g"],
+    ...                   "travel_time_min": [5.0, 12.0]})
+    >>> apl(m, pd.Series({"a": 100.0, "b": 300.0}), pd.Series({"g": 2})).round(6).tolist()
+    [36.0, 24.0]
     """
     if not (math.isfinite(consultations_per_gp) and consultations_per_gp > 0):
         raise ConfigError(
@@ -771,6 +785,11 @@ def nearest_flags(
     -------
     DataFrame
         Boolean columns ``within_10``, ``within_15``, ... indexed like ``times``.
+
+    Examples
+    --------
+    >>> nearest_flags([4.0, 12.0, float("nan")], thresholds=(10, 15))["within_15"].tolist()
+    [True, True, False]
     """
     t = _times(times)
     out = {}
@@ -801,6 +820,11 @@ def coverage(
     -------
     float
         Between 0 and 1; NaN when the total population is 0.
+
+    Examples
+    --------
+    >>> coverage([5.0, 12.0, 20.0, float("nan")], [100, 200, 300, 400], 15)
+    0.3
     """
     (tau,) = _check_thresholds([threshold_min])
     t = _times(times)
@@ -990,6 +1014,11 @@ def gini(
     float
         0 = everyone equal; 1 - 1/N for one person holding everything. NaN when every value
         is 0.
+
+    Examples
+    --------
+    >>> gini([1.0, 3.0], [3, 1])
+    0.25
     """
     va, wa = _equity_inputs(values, weights, fname="gini")
     if (va * wa).sum() == 0:
@@ -1017,6 +1046,11 @@ def palma(
         0.25 (= 0.1 / 0.4) when everyone has the same access; 1 for values spread like
         1, 2, ..., 10; ``inf`` when the bottom 40 % have no access;
         NaN when every value is 0.
+
+    Examples
+    --------
+    >>> round(palma(range(1, 11)), 12)
+    1.0
     """
     va, wa = _equity_inputs(values, weights, fname="palma")
     if (va * wa).sum() == 0:

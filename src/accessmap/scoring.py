@@ -224,6 +224,16 @@ def score_zones(
         (scaled, 1 = most need), ``n_criteria_missing``, ``need_score`` (0-100, the weighted
         mean of the available scaled criteria x 100) and ``need_rank`` (1 = most in need,
         ties share the lower rank).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"epci_siren": ["A", "A", "B"], "pop": [100, 300, 50],
+    ...                   "pop_65p": [20, 60, 25], "time_gp_min": [5.0, 18.0, 25.0],
+    ...                   "apl": [4.0, 2.0, 1.5], "gp_count": [1, 0, 0],
+    ...                   "time_emergency_min": [20.0, 30.0, 45.0],
+    ...                   "time_hospital_min": [20.0, 30.0, 45.0]})
+    >>> score_zones(t)[["epci_siren", "share_beyond_15", "need_score", "need_rank"]].values.tolist()
+    [['B', 1.0, 100.0, 1], ['A', 0.75, 0.0, 2]]
     """
     if not isinstance(threshold_min, Real) or not (
         math.isfinite(threshold_min) and threshold_min >= 0

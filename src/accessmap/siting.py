@@ -315,6 +315,15 @@ def greedy_mclp(
         ``cumulative_share`` (``cumulative_pop`` / total population) and
         ``covered_share`` (share of the total population covered, existing supply
         included).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"from_id": ["s1", "s1", "s2", "s3", "s3"],
+    ...                   "to_id": ["a", "b", "c", "b", "c"], "travel_time_min": 10.0})
+    >>> cover = coverage_sets(m, threshold_min=15)
+    >>> greedy_mclp(cover, pd.Series({"a": 5.0, "b": 1.0, "c": 3.0}), k=2)[
+    ...     ["site_id", "gain_pop"]].values.tolist()
+    [['s1', 6.0], ['s2', 3.0]]
     """
     n = len(cover.candidate_ids)
     _check_k(k, n)
