@@ -135,7 +135,7 @@ def check_cmd(
     report = check_data(data_dir, verify_checksums=not no_checksums)
     console = _console()
     table = Table(title=f"accessmap data check: {report.data_dir}")
-    for col in ("dataset", "file", "rows", "CRS", "status"):
+    for col in ("dataset", "required", "file", "rows", "CRS", "status"):
         table.add_column(col, overflow="fold", justify="right" if col == "rows" else "left")
     for r in report.rows:
         status = r.status if not r.message else f"{r.status}: {r.message}"
