@@ -241,3 +241,18 @@ def test_nearest_missing_sources(network: tuple[RoadNetwork, Path]) -> None:
     _, path = network
     with pytest.raises(ConfigError, match="no sources given for region 'b'"):
         D.distributed_nearest({"a": path, "b": path}, {"a": [0]})
+
+
+def test_ensure_network_file(network: tuple[RoadNetwork, Path], tmp_path: Path) -> None:
+    net, path = network
+    assert D.ensure_network_file(net) == path  # already in the cache
+    small = RoadNetwork.from_arrays(
+        [0, 1, 2], [1, 2, 0], [1.0, 2.0, 3.0], x=[0.0, 1.0, 2.0], y=[0.0, 0.0, 1.0],
+        node_ids=[10, 11, 12],
+    )  # fmt: skip
+    p = D.ensure_network_file(small, cache_dir=tmp_path)
+    assert p.parent == tmp_path and p.is_file()
+    assert D.ensure_network_file(small, cache_dir=tmp_path) == p  # same arrays, same file
+    src, node, dist = D.distributed_bounded_table(p, [0], 10.0)
+    assert node.tolist() == [0, 1, 2] and dist.tolist() == [0.0, 1.0, 3.0]
+    assert src.tolist() == [0, 0, 0]

@@ -56,6 +56,7 @@ from accessmap.errors import BadValueError, ConfigError, UnreadableFileError
 if TYPE_CHECKING:
     from distributed import Client
 
+    from accessmap.network import RoadNetwork
     from accessmap.pipeline import ScoreParams, ScoreResult
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ __all__ = [
     "distributed_bounded_table",
     "distributed_coverage_sets",
     "distributed_nearest",
+    "ensure_network_file",
     "graph_arrays",
     "graph_cache_info",
     "iter_bounded_blocks",
@@ -280,6 +282,44 @@ def graph_arrays(network_path: str | os.PathLike[str], *, reverse: bool = False)
             del _GRAPHS[k]
         _GRAPHS[key] = csr
     return csr
+
+
+def ensure_network_file(
+    network: RoadNetwork, *, cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Path of a compiled graph file for ``network``, writing one if it has none.
+
+    Networks from :func:`accessmap.network.load_network` already live in the cache
+    (``meta["cache_file"]``); others (built with ``from_arrays``, or with ``use_cache=False``)
+    are saved once to ``cache_dir`` (default :func:`accessmap.network.default_cache_dir`)
+    under a name hashed from their arrays, so that workers can read them.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+        The graph the workers must search.
+    cache_dir : path-like, optional
+        Where to write it (a file system every worker sees).
+
+    Returns
+    -------
+    Path
+    """
+    import hashlib
+
+    from accessmap.network import default_cache_dir
+
+    cached = network.meta.get("cache_file")
+    if cached and Path(cached).is_file():
+        return Path(cached)
+    h = hashlib.sha256()
+    for arr in (network.indptr, network.indices, network.travel_time_min):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = d / f"adhoc-{network.n_nodes}-{h.hexdigest()[:20]}.npz"
+    if not target.is_file():
+        network.save(target)
+    return target
 
 
 def clear_graph_cache() -> None:
