@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,6 +61,12 @@ def test_check_real_data(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
     ):
         assert text in out, text
     assert "missing" not in out and "broken" not in out
+    # Columns in order: dataset, required, file, rows, CRS, status.
+    row = (
+        r"admin\s+│\s+yes\s+│\s+occitanie_admin\.gpkg:communes\s+│\s+4,446\s+│\s+EPSG:4326\s+│\s+ok"
+    )
+    assert re.search(row, out), out[:2000]
+    assert re.search(r"roads_auch_pfe\s+│\s+│\s+roads_occitanie_auch", out)
 
 
 def test_check_missing_required(tmp_path: Path, data_dir: Path, capsys) -> None:

@@ -143,7 +143,8 @@ def check_cmd(
             status = f"[bold red]{status} (required)[/]"
         elif r.failed:
             status = f"[yellow]{status}[/]"
-        table.add_row(r.dataset, r.file, "" if r.rows is None else f"{r.rows:,}", r.crs, status)
+        rows = "" if r.rows is None else f"{r.rows:,}"
+        table.add_row(r.dataset, "yes" if r.required else "", r.file, rows, r.crs, status)
     console.print(table)
     joins = Table(title="join rates")
     for col in ("join", "matched", "total", "rate", "note"):
