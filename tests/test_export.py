@@ -39,10 +39,9 @@ def _sha(p: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def outputs(data_dir):  # type: ignore[no-untyped-def]
-    from _outputs_standin import build_layers
-
-    return layers_of(build_layers(data_dir))
+def outputs(score_result):  # type: ignore[no-untyped-def]
+    """Layers and metadata of the session's default run_score (conftest ``score_result``)."""
+    return layers_of(score_result)
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +102,12 @@ def test_values_and_crs_round_trip(gpkg, outputs) -> None:
 def test_run_metadata_in_table_and_gpkg_metadata_extension(gpkg, outputs) -> None:
     _, meta = outputs
     rec = read_run_metadata(gpkg)
-    assert rec["engine"] == meta["engine"]
+    assert rec["engines"] == meta["engines"] == ["crow-fly"]
     assert rec["sources"] == meta["sources"]
-    assert rec["params"] == meta["params"]
+    assert all(s["licence"] for s in rec["sources"])
+    assert rec["parameters"]["threshold_min"] == 15.0
+    assert rec["parameters"]["bands_min"] == [10.0, 15.0, 20.0, 30.0]
+    assert rec["created"] == meta["created"]
     assert rec["accessmap_version"]
     assert "written" in rec
     with sqlite3.connect(gpkg) as con:
@@ -294,7 +296,9 @@ def test_csv_tables(outputs, tmp_path) -> None:
     np.testing.assert_allclose(sites["x"], layers["sites"].geometry.x.round(1))
     assert sites["insee"].tolist() == layers["sites"]["insee"].tolist()
     assert "geometry" not in sites.columns
-    assert json.loads((tmp_path / "csv" / "run_metadata.json").read_text())["engine"] == "crow-fly"
+    assert json.loads((tmp_path / "csv" / "run_metadata.json").read_text())["engines"] == [
+        "crow-fly"
+    ]
     before = _sha(tmp_path / "csv" / "sites.csv")
     with pytest.raises(OutputExistsError, match=r"sites\.csv"):
         to_csv_tables({"sites": layers["sites"].head(2)}, tmp_path / "csv")

@@ -38,16 +38,14 @@ def _have_pyqgis() -> bool:
 
 
 @pytest.fixture(scope="module")
-def qgis_report(data_dir, tmp_path_factory):  # type: ignore[no-untyped-def]
+def qgis_report(score_result, tmp_path_factory):  # type: ignore[no-untyped-def]
     if not _have_pyqgis():
         msg = (f"PyQGIS not importable by {QGIS_PYTHON}: run scripts/install-qgis.sh "
                "(Debian python3-qgis)")  # fmt: skip
         if os.environ.get("ACCESSMAP_REQUIRE_QGIS") == "1":
             pytest.fail(msg)
         pytest.skip(msg)
-    from _outputs_standin import build_layers
-
-    layers, meta = layers_of(build_layers(data_dir))
+    layers, meta = layers_of(score_result)
     work = tmp_path_factory.mktemp("qgis")
     gpkg = to_geopackage(layers, work / "occitanie.gpkg", metadata=meta)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(work)}

@@ -361,7 +361,7 @@ def to_geopackage(
         dataset_md = {
             "ACCESSMAP_RUN_METADATA": json.dumps(rec, ensure_ascii=False, sort_keys=True),
             "ACCESSMAP_VERSION": str(rec.get("accessmap_version", "")),
-            "ACCESSMAP_ENGINE": str(rec.get("engine", "")),
+            "ACCESSMAP_ENGINE": str(rec.get("engine") or ", ".join(rec.get("engines") or [])),
             "ACCESSMAP_WRITTEN": str(rec.get("written", "")),
         }
         first = True

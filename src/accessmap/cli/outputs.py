@@ -1,5 +1,101 @@
-"""CLI commands for the outputs stage (placeholder until the stage lands)."""
+"""``accessmap map`` and ``accessmap report``: maps and the HTML report from a score run.
+
+Both read the GeoPackage written by ``accessmap score`` (no recomputation), so the figures
+in the maps and the report are those of the file GIS staff open in QGIS.
+"""
 
 from __future__ import annotations
 
-from accessmap.cli import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from accessmap.cli import app
+from accessmap.cli._common import STATE
+
+DEFAULT_GPKG = Path("out/accessmap.gpkg")
+
+GpkgArg = Annotated[
+    Path,
+    typer.Argument(help="GeoPackage written by `accessmap score` (default out/accessmap.gpkg)."),
+]
+
+
+def _done(msg: str) -> None:
+    if not STATE.quiet:
+        typer.echo(msg)
+
+
+@app.command("map")
+def map_command(
+    gpkg: GpkgArg = DEFAULT_GPKG,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="PNG file (default: beside the GeoPackage)."),
+    ] = None,
+    indicator: Annotated[
+        str, typer.Option("--indicator", "-i", help="time | apl | need.")
+    ] = "time",
+    dep: Annotated[str | None, typer.Option("--dep", help="Zoom on a département (46).")] = None,
+    epci: Annotated[str | None, typer.Option("--epci", help="Zoom on an EPCI (SIREN).")] = None,
+    dpi: Annotated[int, typer.Option(help="Resolution; 300 = print quality at A4.")] = 300,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write an interactive HTML map here.")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+) -> None:
+    """Write a PNG choropleth (A4) and optionally an interactive HTML map."""
+    from accessmap.export import read_geopackage
+    from accessmap.maps import interactive_map, save_map_png
+
+    layers, meta = read_geopackage(gpkg)
+    if out is None:
+        suffix = f"_dep{dep}" if dep else (f"_epci{epci}" if epci else "")
+        out = gpkg.with_name(f"{gpkg.stem}_{indicator}{suffix}.png")
+    save_map_png(
+        layers,
+        out,
+        indicator=indicator,
+        dep=dep,
+        epci=epci,
+        metadata=meta,
+        dpi=dpi,
+        overwrite=overwrite,
+    )
+    _done(f"Wrote {out}")
+    if html is not None:
+        interactive_map(layers, html, metadata=meta, overwrite=overwrite)
+        _done(f"Wrote {html}")
+
+
+@app.command("report")
+def report_command(
+    gpkg: GpkgArg = DEFAULT_GPKG,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="HTML file (default: beside the GeoPackage)."),
+    ] = None,
+    priority: Annotated[
+        Path | None,
+        typer.Option(help="CSV of official priority EPCI (column epci_siren) to compare with."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Rows of the EPCI ranking shown.")] = 28,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing report.")] = False,
+) -> None:
+    """Write the self-contained HTML report (figures, maps, ranking, siting, methods)."""
+    from accessmap.errors import ConfigError
+    from accessmap.export import read_geopackage
+    from accessmap.report import write_report
+
+    if top < 1:
+        raise ConfigError(f"--top must be >= 1, got {top}")
+    layers, meta = read_geopackage(gpkg)
+    official = None
+    if priority is not None:
+        from accessmap.loaders import load_priority_zones
+
+        official = list(load_priority_zones(priority)["epci_siren"].astype(str))
+    out = out or gpkg.with_name(f"{gpkg.stem}_report.html")
+    write_report(layers, out, metadata=meta, official=official, top_n=top, overwrite=overwrite)
+    _done(f"Wrote {out}")
