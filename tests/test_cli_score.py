@@ -84,3 +84,14 @@ def test_score_with_toulouse_roads(tmp_path, data_dir, capsys) -> None:
     assert 5 <= len(net) <= 60  # Toulouse and its inner suburbs
     assert "31555" in set(net["insee"])  # Toulouse itself
     assert "road-network" in cap.out
+
+
+def test_score_other_threshold(tmp_path, data_dir, capsys) -> None:
+    out = tmp_path / "t12.gpkg"
+    code = main(["score", "--data-dir", str(data_dir), "--out", str(out), "--no-grid",
+                 "--no-exact", "-k", "2", "--threshold", "12"])  # fmt: skip
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    assert "Beyond 12 min of a GP" in cap.out
+    com = pyogrio.read_dataframe(out, layer="communes", read_geometry=False)
+    assert "within_12" in com.columns

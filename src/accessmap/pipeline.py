@@ -13,7 +13,7 @@ import datetime as _dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +296,10 @@ def run_score(
 
     params = params or ScoreParams()
     params.validate()
+    if params.threshold_min not in params.bands_min:  # the target always gets its flag
+        params = replace(
+            params, bands_min=tuple(sorted({*params.bands_min, params.threshold_min}))
+        )
     t0 = time.perf_counter()
     stages = ["load", "times", "catchments", "zones", "siting", "isochrones"]
     step = 0
@@ -431,7 +435,11 @@ def run_score(
 
     # --- siting --------------------------------------------------------------------------
     cover_tab = engine.matrix(origins, origins, params.threshold_min)
-    cover = siting.coverage_sets(cover_tab, threshold_min=params.threshold_min)
+    # Patient -> practice direction: origins are the demand (from_id), candidate sites the
+    # facilities (to_id); matters on one-way streets with the road engine.
+    cover = siting.coverage_sets(
+        cover_tab, threshold_min=params.threshold_min, candidate_col="to_id"
+    )
     covered_now = com[tcol].astype(bool)
     curve = (
         siting.greedy_mclp(cover, demand, k=params.k, already_covered=covered_now)
@@ -659,7 +667,11 @@ def _metadata(
         "crow_fly": {"speed_kmh": engine.crow.speed_kmh,
                      "detour_factor": engine.crow.detour_factor},  # fmt: skip
         "sources": _source_records(area.sources),
-        "summary": {k: v for k, v in summary.items() if k != "exact"},
+        "summary": {
+            k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+            for k, v in summary.items()
+            if k != "exact"
+        },
     }
     if engine.net is not None:
         meta["road_network"] = {k: str(v) for k, v in engine.network_meta.items()}

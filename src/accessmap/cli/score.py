@@ -160,7 +160,7 @@ def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
     for _, r in z.iterrows():
         flag = " *" if bool(r.get("official_priority", False)) else ""
         t.add_row(str(int(r["need_rank"])), f"{r['epci_nom']}{flag}", f"{int(r['pop']):,}",
-                  _fmt_pct(r["share_beyond_15"]), f"{r['mean_time_min']:.1f}",
+                  _fmt_pct(r[f"share_beyond_{thr:g}"]), f"{r['mean_time_min']:.1f}",
                   f"{r['apl']:.2f}", f"{r['need_score']:.0f}")  # fmt: skip
     con.print(t)
     if s.get("agreement"):
