@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +70,9 @@ def test_good_download_with_progress(server: str, tmp_path: Path) -> None:
     assert (tmp_path / "good.bin").read_bytes() == GOOD
     assert calls[0] == (0, len(GOOD)) and calls[-1] == (len(GOOD), len(GOOD))
     assert _leftovers(tmp_path) == ["good.bin"]  # no .part file left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "good.bin").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_truncated_download_leaves_nothing(server: str, tmp_path: Path) -> None:

@@ -122,6 +122,12 @@ def plan_fetch(
     return items
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _is_present(item: FetchItem) -> bool:
     if not item.dest.is_file():
         return False
@@ -221,6 +227,7 @@ def download(
             )
         if item.sha256 is None:
             logger.info("%s: sha256 %s (not pinned in the registry)", item.name, digest)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give a normal file mode
         os.replace(tmp, dest)
     except BaseException:
         out.close()
