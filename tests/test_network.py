@@ -8,7 +8,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from accessmap.errors import BadValueError, UnreadableFileError
+from accessmap.errors import (
+    BadValueError,
+    DataNotFoundError,
+    NetworkBuildError,
+    UnknownProfileError,
+    UnreadableFileError,
+)
 from accessmap.network import RoadNetwork
 
 
@@ -143,3 +149,251 @@ class TestSaveLoad:
         np.savez(p, header=np.array('{"format": "something-else"}'))
         with pytest.raises(UnreadableFileError, match="not an accessmap road-network file"):
             RoadNetwork.load(p)
+
+
+# ---------------------------------------------------------------------------- OSM files
+ANDORRA = "roads_andorra_geofabrik-20210622_highways.osm"
+
+
+@pytest.fixture(scope="module")
+def andorra_pbf(data_dir: Path) -> RoadNetwork:
+    return RoadNetwork.from_osm(data_dir / f"{ANDORRA}.pbf")
+
+
+@pytest.fixture(scope="module")
+def andorra_bz2(data_dir: Path) -> RoadNetwork:
+    return RoadNetwork.from_osm(data_dir / f"{ANDORRA}.bz2")
+
+
+def _lonlat(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
+
+    back = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+    lon, lat = back.transform(net.x, net.y)
+    return np.asarray(lon), np.asarray(lat)
+
+
+class TestAndorra:
+    def test_pbf_and_bz2_give_the_same_graph(
+        self, andorra_pbf: RoadNetwork, andorra_bz2: RoadNetwork
+    ) -> None:
+        for name in ("indptr", "indices", "travel_time_min", "length_m", "x", "y", "node_ids"):
+            np.testing.assert_array_equal(getattr(andorra_pbf, name), getattr(andorra_bz2, name))
+        assert andorra_pbf.meta["nodes_dropped"] == andorra_bz2.meta["nodes_dropped"]
+
+    def test_counts_and_meta(self, andorra_pbf: RoadNetwork) -> None:
+        m = andorra_pbf.meta
+        # SOURCES-roads.md: 4,806 highway ways in the file.
+        assert m["ways_highway"] == 4806
+        assert m["ways_kept"] + m["ways_not_drivable"] + m["ways_no_access"] == 4806
+        # Unsimplified drivable graph (service roads included): tens of thousands of nodes,
+        # far fewer than the 104,794 nodes of all highways.
+        assert 20_000 < andorra_pbf.n_nodes < 30_000
+        assert m["nodes_dropped"] > 0 and m["edges_dropped"] > 0
+        assert m["n_nodes"] == andorra_pbf.n_nodes
+        assert m["crs"] == "EPSG:2154" and m["profile"] == "osrm-car"
+        assert np.unique(andorra_pbf.node_ids).shape[0] == andorra_pbf.n_nodes
+
+    def test_coordinates_in_bbox(self, andorra_pbf: RoadNetwork) -> None:
+        lon, lat = _lonlat(andorra_pbf)
+        # SOURCES-roads.md: drivable largest SCC within lon 1.4197-1.7378, lat 42.4360-42.6314
+        # (checked without service roads; allow 0.01 degree for them).
+        assert lon.min() > 1.4197 - 0.01 and lon.max() < 1.7378 + 0.01
+        assert lat.min() > 42.4360 - 0.01 and lat.max() < 42.6314 + 0.01
+        # Lambert-93 metres, not degrees
+        assert 550_000 < andorra_pbf.x.min() < andorra_pbf.x.max() < 600_000
+
+    def test_strongly_connected(self, andorra_pbf: RoadNetwork) -> None:
+        from scipy.sparse.csgraph import connected_components
+
+        n, _ = connected_components(andorra_pbf.to_csr_matrix(), connection="strong")
+        assert n == 1
+
+    def test_oneway_edges_exist(self, andorra_pbf: RoadNetwork) -> None:
+        src = andorra_pbf.edge_sources()
+        fwd = set(zip(src.tolist(), andorra_pbf.indices.tolist(), strict=True))
+        one_way = [(a, b) for a, b in fwd if (b, a) not in fwd]
+        assert len(one_way) > 100  # roundabouts and oneway=yes streets
+
+    def test_travel_time_is_length_over_speed(self, andorra_pbf: RoadNetwork) -> None:
+        from accessmap.speeds import get_profile
+
+        p = get_profile("osrm-car")
+        ok = andorra_pbf.length_m > 1.0
+        implied = andorra_pbf.length_m[ok] / 1000.0 / (andorra_pbf.travel_time_min[ok] / 60.0)
+        allowed = set(p.class_speeds_kmh.values()) | {
+            0.8 * v for v in (10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 130)
+        }
+        rounded = np.unique(np.round(implied, 6))
+        assert set(rounded.tolist()) <= {round(a, 6) for a in allowed}
+        # edges have Lambert-93 lengths: check a sample against the node coordinates
+        src = andorra_pbf.edge_sources()
+        rng = np.random.default_rng(0)
+        for e in rng.choice(andorra_pbf.n_edges, 50, replace=False):
+            a, b = src[e], andorra_pbf.indices[e]
+            d = np.hypot(andorra_pbf.x[b] - andorra_pbf.x[a], andorra_pbf.y[b] - andorra_pbf.y[a])
+            assert andorra_pbf.length_m[e] == pytest.approx(d, rel=1e-12)
+
+    def test_osmnx_comparable_simplified_count(self, data_dir: Path) -> None:
+        """SOURCES-roads.md: osmnx, drivable classes without service, access private/no
+        dropped, largest SCC, simplified: 1,656 nodes. osmnx counts a node with parallel
+        edges as an endpoint; we merge parallel edges, so allow a difference of 2."""
+        from accessmap.network_osm import DRIVABLE_HIGHWAYS, build_from_osm
+
+        net = build_from_osm(
+            data_dir / f"{ANDORRA}.pbf",
+            highway_classes=DRIVABLE_HIGHWAYS - {"service"},
+            denied_access={"no", "private"},
+        )
+        out_deg = np.diff(net.indptr)
+        in_deg = np.bincount(net.indices, minlength=net.n_nodes)
+        src = net.edge_sources()
+        nbrs: list[set[int]] = [set() for _ in range(net.n_nodes)]
+        for a, b in zip(src.tolist(), net.indices.tolist(), strict=True):
+            nbrs[a].add(b)
+            nbrs[b].add(a)
+        deg = out_deg + in_deg
+        endpoints = sum(
+            1
+            for i in range(net.n_nodes)
+            if in_deg[i] == 0 or out_deg[i] == 0 or not (len(nbrs[i]) == 2 and deg[i] in (2, 4))
+        )
+        assert abs(endpoints - 1656) <= 2
+
+
+# Small OSM XML files: node 1..9 around Toulouse (lon ~1.44, lat ~43.60).
+_NODES = {
+    1: (1.4400, 43.6000),
+    2: (1.4410, 43.6000),
+    3: (1.4420, 43.6000),
+    4: (1.4420, 43.6010),
+    5: (1.4430, 43.6005),
+    6: (1.4400, 43.6010),
+    7: (1.4390, 43.6010),
+    8: (1.4410, 43.5990),
+    9: (1.4440, 43.6005),
+}
+
+
+def _osm_xml(ways: list[tuple[int, list[int], dict[str, str]]]) -> str:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
+    for nid, (lon, lat) in _NODES.items():
+        lines.append(f'<node id="{nid}" version="1" lat="{lat}" lon="{lon}"/>')
+    for wid, refs, tags in ways:
+        lines.append(f'<way id="{wid}" version="1">')
+        lines += [f'<nd ref="{r}"/>' for r in refs]
+        lines += [f'<tag k="{k}" v="{v}"/>' for k, v in tags.items()]
+        lines.append("</way>")
+    lines.append("</osm>")
+    return "\n".join(lines) + "\n"
+
+
+_TOY_WAYS: list[tuple[int, list[int], dict[str, str]]] = [
+    (101, [1, 2, 3], {"highway": "residential", "maxspeed": "FR:urban"}),
+    (102, [3, 4], {"highway": "residential", "oneway": "-1"}),
+    (103, [3, 5, 4], {"highway": "primary", "junction": "roundabout"}),
+    (104, [1, 6], {"highway": "service", "access": "private"}),
+    (105, [2, 6], {"highway": "footway"}),
+    (106, [6, 7], {"highway": "residential", "motor_vehicle": "no"}),
+    (107, [2, 8], {"highway": "residential", "access": "private", "motor_vehicle": "yes"}),
+    (108, [5, 9], {"highway": "motorway"}),
+    (109, [1, 7, 6, 1], {"highway": "service", "area": "yes"}),
+]
+
+
+class TestOsmRules:
+    @pytest.fixture
+    def toy(self, tmp_path: Path) -> RoadNetwork:
+        p = tmp_path / "toy.osm"
+        p.write_text(_osm_xml(_TOY_WAYS))
+        return RoadNetwork.from_osm(p)
+
+    def _edges(self, net: RoadNetwork) -> set[tuple[int, int]]:
+        ids = net.node_ids
+        return {
+            (int(ids[a]), int(ids[b])) for a, b in zip(net.edge_sources(), net.indices, strict=True)
+        }
+
+    def test_edges_follow_tags(self, toy: RoadNetwork) -> None:
+        assert self._edges(toy) == {
+            (1, 2), (2, 1), (2, 3), (3, 2),  # two-way residential
+            (4, 3),  # oneway=-1: reversed
+            (3, 5), (5, 4),  # roundabout: implied oneway
+            (2, 8), (8, 2),  # access=private overridden by motor_vehicle=yes
+        }  # fmt: skip
+        # node 6 (private service, footway, motor_vehicle=no, area) and 7 gone;
+        # 9 only reachable by the implied-oneway motorway 5 -> 9: outside the largest SCC
+        assert sorted(toy.node_ids.tolist()) == [1, 2, 3, 4, 5, 8]
+        assert toy.meta["nodes_dropped"] == 1 and toy.meta["edges_dropped"] == 1
+        assert toy.meta["ways_no_access"] == 2
+        assert toy.meta["ways_area"] == 1
+        assert toy.meta["ways_not_drivable"] == 1
+
+    def test_speeds_and_times(self, toy: RoadNetwork) -> None:
+        from pyproj import Transformer
+
+        t = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+        pos = {int(n): i for i, n in enumerate(toy.node_ids)}
+
+        def edge(a: int, b: int) -> int:
+            ia, ib = pos[a], pos[b]
+            row = toy.indices[toy.indptr[ia] : toy.indptr[ia + 1]]
+            return int(toy.indptr[ia] + np.flatnonzero(row == ib)[0])
+
+        def length(a: int, b: int) -> float:
+            (xa, ya), (xb, yb) = t.transform(*_NODES[a]), t.transform(*_NODES[b])
+            return float(np.hypot(xb - xa, yb - ya))
+
+        # FR:urban = 50 km/h, x 0.8 (osrm-car) = 40 km/h
+        e = edge(1, 2)
+        assert toy.length_m[e] == pytest.approx(length(1, 2), rel=1e-9)
+        assert toy.travel_time_min[e] == pytest.approx(length(1, 2) / 1000 / 40 * 60, rel=1e-9)
+        # untagged residential: 25 km/h; untagged primary roundabout: 65 km/h
+        assert toy.travel_time_min[edge(4, 3)] == pytest.approx(
+            length(3, 4) / 1000 / 25 * 60, rel=1e-9
+        )
+        assert toy.travel_time_min[edge(3, 5)] == pytest.approx(
+            length(3, 5) / 1000 / 65 * 60, rel=1e-9
+        )
+
+    def test_profile_changes_times(self, tmp_path: Path, toy: RoadNetwork) -> None:
+        p = tmp_path / "toy.osm"
+        legal = RoadNetwork.from_osm(p, profile="fr-legal")
+        np.testing.assert_array_equal(legal.indices, toy.indices)
+        # FR:urban: 40 km/h (osrm-car) vs 50 km/h (fr-legal)
+        ratio = toy.travel_time_min[0] / legal.travel_time_min[0]
+        assert ratio == pytest.approx(50 / 40)
+
+    def test_no_drivable_roads(self, tmp_path: Path) -> None:
+        p = tmp_path / "paths.osm"
+        p.write_text(_osm_xml([(1, [1, 2, 3], {"highway": "footway"}), (2, [3, 4], {})]))
+        with pytest.raises(NetworkBuildError, match=r"paths\.osm: no drivable road.*1 highway"):
+            RoadNetwork.from_osm(p)
+
+    def test_truncated_xml(self, tmp_path: Path) -> None:
+        p = tmp_path / "cut.osm"
+        p.write_text(_osm_xml(_TOY_WAYS)[:600])
+        with pytest.raises(UnreadableFileError, match=r"cut\.osm: cannot read OSM data"):
+            RoadNetwork.from_osm(p)
+
+    def test_truncated_pbf(self, tmp_path: Path, data_dir: Path) -> None:
+        p = tmp_path / "cut.osm.pbf"
+        p.write_bytes((data_dir / f"{ANDORRA}.pbf").read_bytes()[:200_000])
+        with pytest.raises(UnreadableFileError, match=r"cut\.osm\.pbf: .*truncated or corrupt"):
+            RoadNetwork.from_osm(p)
+
+    def test_empty_file(self, tmp_path: Path) -> None:
+        p = tmp_path / "empty.osm.pbf"
+        p.write_bytes(b"")
+        with pytest.raises(UnreadableFileError, match=r"empty\.osm\.pbf: the OSM file is empty"):
+            RoadNetwork.from_osm(p)
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        with pytest.raises(DataNotFoundError, match=r"nothere\.osm\.pbf not found"):
+            RoadNetwork.from_osm(tmp_path / "nothere.osm.pbf")
+
+    def test_unknown_profile(self, tmp_path: Path) -> None:
+        p = tmp_path / "toy.osm"
+        p.write_text(_osm_xml(_TOY_WAYS))
+        with pytest.raises(UnknownProfileError, match="known profiles: fr-legal, osrm-car"):
+            RoadNetwork.from_osm(p, profile="tractor")

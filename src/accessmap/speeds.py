@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -195,7 +195,9 @@ def parse_maxspeed(
 
 
 def parse_maxspeed_array(
-    values: npt.ArrayLike | pd.Series, *, implicit: Mapping[str, float] = FR_IMPLICIT_MAXSPEED_KMH
+    values: npt.ArrayLike | pd.Series | Sequence[object],
+    *,
+    implicit: Mapping[str, float] = FR_IMPLICIT_MAXSPEED_KMH,
 ) -> npt.NDArray[np.float64]:
     """Vectorised :func:`parse_maxspeed`: parses each distinct value once.
 
