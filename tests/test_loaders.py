@@ -536,3 +536,104 @@ def test_check_data_join_rates(data_dir: Path) -> None:
     ):
         assert name in rates
     assert rates["GPs (BPE 2019) in known communes"].total == 6226
+
+
+# --------------------------------------------------------------------------- COG package
+
+# A tiny communes.json in the decoupage-administratif layout (fields: code, type,
+# anciensCodes, chefLieu, commune), with the real codes of a merger (Conques-en-Rouergue),
+# the ambiguous code 60455 and the municipal arrondissements.
+COG_ENTRIES = [
+    {"code": "12218", "type": "commune-actuelle", "anciensCodes": ["12076", "12114"]},
+    {"code": "12076", "type": "commune-deleguee", "chefLieu": "12218"},
+    {"code": "12218", "type": "commune-deleguee", "chefLieu": "12218"},
+    {"code": "60054", "type": "commune-actuelle", "anciensCodes": ["60455"]},
+    {"code": "60694", "type": "commune-actuelle"},
+    {"code": "60455", "type": "commune-deleguee", "chefLieu": "60694"},
+    {"code": "75056", "type": "commune-actuelle"},
+    {"code": "75101", "type": "arrondissement-municipal", "commune": "75056"},
+    {"code": "13201", "type": "arrondissement-municipal"},
+]
+
+
+def _cog_tarball(path: Path, entries: list[dict[str, object]]) -> Path:
+    import io
+    import json
+    import tarfile
+
+    payload = json.dumps(entries).encode()
+    with tarfile.open(path, "w:gz") as tf:
+        info = tarfile.TarInfo("package/data/communes.json")
+        info.size = len(payload)
+        tf.addfile(info, io.BytesIO(payload))
+    return path
+
+
+def test_build_commune_code_map(tmp_path: Path) -> None:
+    from accessmap.loaders_cog import build_commune_code_map
+
+    t = build_commune_code_map(_cog_tarball(tmp_path / "cog.tgz", COG_ENTRIES))
+    rows = set(t.itertuples(index=False, name=None))
+    assert ("12218", "12218", "current") in rows and (
+        "12218",
+        "12218",
+        "commune-deleguee",
+    ) not in rows
+    assert {("12076", "12218", "commune-deleguee"), ("12114", "12218", "former")} <= rows
+    assert ("12076", "12218", "former") not in rows  # one row per (code, target)
+    assert {
+        ("75101", "75056", "arrondissement-municipal"),
+        ("13201", "13055", "arrondissement-municipal"),
+    } <= rows
+    assert {("60455", "60054", "former"), ("60455", "60694", "commune-deleguee")} <= rows
+
+
+def test_code_map_built_from_package_when_bundle_file_absent(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError) as exc:
+        L.load_commune_code_map(tmp_path)
+    assert "commune_codes_to_cog2026_france.csv.gz" in str(exc.value)
+    assert "accessmap data fetch decoupage_administratif" in str(exc.value)
+    _cog_tarball(tmp_path / "decoupage-administratif-6.0.0.tgz", COG_ENTRIES)
+    m = L.load_commune_code_map(tmp_path)
+    assert m["12076"] == "12218" and m["13201"] == "13055"
+    assert m["60455"] == "60694"  # the same present-day rule as for the bundle file
+    assert len(m.attrs["ambiguous"]) == 2
+
+
+def test_cog_package_broken(tmp_path: Path) -> None:
+    from accessmap.loaders_cog import build_commune_code_map
+
+    p = _cog_tarball(tmp_path / "cog.tgz", COG_ENTRIES)
+    p.write_bytes(p.read_bytes()[:40])
+    with pytest.raises(UnreadableFileError, match=r"cog\.tgz: cannot be read"):
+        build_commune_code_map(p)
+    other = tmp_path / "other.tgz"
+    import tarfile
+
+    with tarfile.open(other, "w:gz"):
+        pass
+    with pytest.raises(UnreadableFileError, match=r"no package/data/communes\.json"):
+        build_commune_code_map(other)
+    bad = tmp_path / "communes.json"
+    bad.write_text('[{"code": "12076", "type": "commune-deleguee"}]')
+    with pytest.raises(BadValueError, match="commune-deleguee '12076' has no 'chefLieu'"):
+        build_commune_code_map(bad)
+    bad.write_text('{"not": "a list"}')
+    with pytest.raises(UnreadableFileError, match="not a list of objects"):
+        build_commune_code_map(bad)
+
+
+def test_check_data_accepts_code_map_alternative(tmp_path: Path) -> None:
+    from accessmap.loaders_check import check_data
+
+    _cog_tarball(tmp_path / "decoupage-administratif-6.0.0.tgz", COG_ENTRIES)
+    report = check_data(tmp_path)
+    rows = {r.dataset: r for r in report.rows}
+    assert rows["commune_code_map"].status == "ok (built from decoupage_administratif)"
+    assert (
+        rows["commune_code_map"].rows == 9
+    )  # 12218 12076 12114 60054 60694 60455 75056 75101 13201
+    assert rows["decoupage_administratif"].status == "ok"
+    assert "commune_code_map" not in {r.dataset for r in report.problems}
+    assert "admin" in {r.dataset for r in report.problems}  # still missing: not ok
+    assert not report.ok

@@ -26,6 +26,7 @@ from accessmap.config import WORKING_CRS
 from accessmap.datadir import dataset_path
 from accessmap.errors import (
     ConfigError,
+    DataNotFoundError,
     EmptyLayerError,
     MissingColumnError,
     UnknownCodeError,
@@ -68,7 +69,9 @@ def load_commune_code_map(data_dir: str | Path | None = None) -> pd.Series:
     """Map any French commune code (current, former, delegated...) to its COG 2026 commune.
 
     Reads ``commune_codes_to_cog2026_france.csv.gz`` (built from INSEE COG 2026 via
-    @etalab/decoupage-administratif 6.0.0; ``SOURCES.md`` section 11).
+    @etalab/decoupage-administratif 6.0.0; ``SOURCES.md`` section 11). When that file is
+    absent but the package itself is present (registry dataset ``decoupage_administratif``),
+    the map is built from it with the same rules (:mod:`accessmap.loaders_cog`).
 
     Returns
     -------
@@ -78,13 +81,27 @@ def load_commune_code_map(data_dir: str | Path | None = None) -> pd.Series:
         then delegated/associated commune, then arrondissement, then former code); the
         conflicting rows are in ``attrs["ambiguous"]``.
     """
-    path = dataset_path("commune_code_map", data_dir)
-    df = v.read_csv(
-        path,
-        columns=["code", "code_cog2026"],
-        optional=["relation"],
-        dtype={"code": "str", "code_cog2026": "str", "relation": "str"},
-    )
+    try:
+        path = dataset_path("commune_code_map", data_dir)
+    except DataNotFoundError as missing:
+        # Without the bundle, build the same table from the official COG package.
+        from accessmap.loaders_cog import build_commune_code_map
+
+        try:
+            path = dataset_path("decoupage_administratif", data_dir)
+        except DataNotFoundError:
+            raise DataNotFoundError(
+                f"{missing}; or run `accessmap data fetch decoupage_administratif` (official "
+                "COG 2026 package) from which accessmap builds the same map"
+            ) from None
+        df = build_commune_code_map(path)
+    else:
+        df = v.read_csv(
+            path,
+            columns=["code", "code_cog2026"],
+            optional=["relation"],
+            dtype={"code": "str", "code_cog2026": "str", "relation": "str"},
+        )
     for col in ("code", "code_cog2026"):
         v.require_code_format(
             df[col],

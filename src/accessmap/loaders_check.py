@@ -158,6 +158,15 @@ class _Checker:
         m = self.loaded["code_map"] = load_commune_code_map(self.d)
         return [(ds.files[0].name, len(m) + len(m.attrs["ambiguous"]) // 2, "-")]
 
+    def read_alternative(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
+        """Read a dataset that is absent but can be built from an alternative."""
+        if ds.name != "commune_code_map":
+            raise UnreadableFileError(f"{ds.name}: no builder for its alternatives")
+        from accessmap.loaders import load_commune_code_map
+
+        m = self.loaded["code_map"] = load_commune_code_map(self.d)
+        return [("(built in memory)", len(m), "-")]
+
     def _read_supply_gp_bpe2019(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
         from accessmap.loaders import load_gp_supply
 
@@ -248,6 +257,17 @@ class _Checker:
             else:
                 out.append((f.name, None, "-"))
         return out
+
+
+def _present_alternative(ds: Dataset, d: Path) -> str | None:
+    """Name of a registered alternative of ``ds`` whose files are all present, if any."""
+    names = ds.extra.get("alternatives") or []
+    reg = load_registry()
+    for name in names if isinstance(names, list) else []:
+        alt = reg.get(str(name))
+        if alt is not None and alt.files and all((d / f.name).is_file() for f in alt.files):
+            return alt.name
+    return None
 
 
 def _join_rates(loaded: dict[str, Any]) -> list[JoinRate]:
@@ -347,6 +367,33 @@ def check_data(
     datasets = [ds for ds in load_registry().values() if ds.kind != "package"]
     for i, ds in enumerate(datasets):
         present = [f for f in ds.files if (d / f.name).is_file()]
+        alternative = _present_alternative(ds, d)
+        if not present and alternative is not None:
+            # e.g. the commune code map built from the official COG package.
+            try:
+                results = checker.read_alternative(ds)
+            except Exception as exc:  # reported, the check goes on
+                report.rows.append(
+                    CheckRow(
+                        ds.name,
+                        ", ".join(f.name for f in ds.files),
+                        None,
+                        "-",
+                        "broken",
+                        ds.required,
+                        f"built from {alternative}: {exc}",
+                    )
+                )
+            else:
+                for label, rows, crs in results:
+                    report.rows.append(
+                        CheckRow(
+                            ds.name, label, rows, crs, f"ok (built from {alternative})", ds.required
+                        )
+                    )
+            if progress is not None:
+                progress(i + 1, len(datasets))
+            continue
         if not present:
             if ds.required or ds.kind == "bundle":
                 for f in ds.files:
