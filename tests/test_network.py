@@ -397,3 +397,256 @@ class TestOsmRules:
         p.write_text(_osm_xml(_TOY_WAYS))
         with pytest.raises(UnknownProfileError, match="known profiles: fr-legal, osrm-car"):
             RoadNetwork.from_osm(p, profile="tractor")
+
+
+# ---------------------------------------------------------------------------- tables
+def _pfe(data_dir: Path, town: str) -> tuple[Path, Path]:
+    stem = f"roads_occitanie_{town}_pfe-osm2024"
+    return data_dir / f"{stem}_nodes.csv", data_dir / f"{stem}_edges.csv"
+
+
+INSA_NODES = "roads_occitanie_toulouse_insa-begraphes-osm_nodes.csv"
+INSA_EDGES = "roads_occitanie_toulouse_insa-begraphes-osm_edges.csv.gz"
+
+
+class TestTables:
+    # SOURCES-roads.md load checks (networkx DiGraph, largest strongly connected component):
+    # nodes in the file, distinct directed edges, largest SCC nodes; lon/lat bounding box.
+    @pytest.mark.parametrize(
+        ("town", "n_file", "distinct_edges", "scc", "bbox"),
+        [
+            ("auch", 2642, 6098, 2493, (0.5307674, 43.6143317, 0.642647, 43.6730798)),
+            ("toulouse-centre", 9409, 19338, 8078, (1.4029187, 43.5748704, 1.4754044, 43.634851)),
+            ("nimes", 12554, 27927, 11974, (4.2169709, 43.7927247, 4.4265034, 43.9297766)),
+            ("montpellier", 8551, 17909, 7521, (3.8447, 43.5876, 3.9089, 43.6320)),
+        ],
+    )
+    def test_pfe_counts(
+        self,
+        data_dir: Path,
+        town: str,
+        n_file: int,
+        distinct_edges: int,
+        scc: int,
+        bbox: tuple[float, float, float, float],
+    ) -> None:
+        nodes, edges = _pfe(data_dir, town)
+        net = RoadNetwork.from_tables(nodes, edges)
+        m = net.meta
+        assert m["format"] == "pfe_tables"
+        assert m["nodes_in"] == n_file
+        assert m["edges_in"] - m["self_loops_dropped"] - m["parallel_edges_dropped"] == (
+            distinct_edges
+        )
+        assert net.n_nodes == scc
+        assert m["nodes_dropped"] == n_file - scc
+        lon, lat = _lonlat(net)
+        eps = 1e-4  # SOURCES gives the Montpellier box to 4 decimals
+        assert lon.min() >= bbox[0] - eps and lon.max() <= bbox[2] + eps
+        assert lat.min() >= bbox[1] - eps and lat.max() <= bbox[3] + eps
+
+    def test_pfe_speeds_and_oneway(self, data_dir: Path) -> None:
+        import pandas as pd
+
+        nodes, edges = _pfe(data_dir, "auch")
+        net = RoadNetwork.from_tables(nodes, edges)
+        table = pd.read_csv(edges)
+        # row order after parallel-edge reduction: look rows up by (id1, id2)
+        src = net.node_ids[net.edge_sources()]
+        dst = net.node_ids[net.indices]
+        got = pd.DataFrame({"node_id1": src, "node_id2": dst, "t": net.travel_time_min})
+        fastest = (
+            table.assign(
+                kmh=np.where(
+                    table["speed"] == "default",
+                    25.0,
+                    pd.to_numeric(table["speed"], errors="coerce") * 0.8,
+                )
+            )
+            .assign(t=lambda d: d["length"] / 1000 / d["kmh"] * 60)
+            .groupby(["node_id1", "node_id2"], as_index=False)["t"]
+            .min()
+        )
+        joined = got.merge(fastest, on=["node_id1", "node_id2"], suffixes=("", "_ref"))
+        assert len(joined) == net.n_edges
+        np.testing.assert_allclose(joined["t"], joined["t_ref"], rtol=1e-12)
+        # a 'oneway' row whose reverse is absent from the table stays one-way
+        pairs = set(zip(table.node_id1, table.node_id2, strict=True))
+        ow = table[(table["type"] == "oneway")]
+        ow = ow[[(b, a) not in pairs for a, b in zip(ow.node_id1, ow.node_id2, strict=True)]]
+        assert len(ow) > 0
+        edge_set = set(zip(src.tolist(), dst.tolist(), strict=True))
+        for a, b in zip(ow.node_id1, ow.node_id2, strict=True):
+            assert (b, a) not in edge_set
+
+    def test_pfe_default_speed_follows_profile(self, data_dir: Path) -> None:
+        nodes, edges = _pfe(data_dir, "auch")
+        a = RoadNetwork.from_tables(nodes, edges, profile="osrm-car")
+        b = RoadNetwork.from_tables(nodes, edges, profile="fr-legal")
+        assert a.n_edges == b.n_edges
+        assert a.meta["rows_default_speed"] == 5610  # 'default' rows (SOURCES: 91 %)
+        assert a.travel_time_min.sum() > b.travel_time_min.sum()
+
+    def test_insa(self, data_dir: Path) -> None:
+        import pandas as pd
+
+        net = RoadNetwork.from_tables(data_dir / INSA_NODES, data_dir / INSA_EDGES)
+        m = net.meta
+        assert m["format"] == "insa_tables"
+        # SOURCES-roads.md: car classes + access_motorcar != forbidden -> largest SCC 29,662
+        assert net.n_nodes == 29662
+        assert m["reverse_arcs_added"] > 20_000
+        lon, lat = _lonlat(net)
+        assert lon.min() >= 1.336424 - 1e-6 and lon.max() <= 1.522391 + 1e-6
+        assert lat.min() >= 43.526999 - 1e-6 and lat.max() <= 43.691343 + 1e-6
+        # travel time = length_m / (maxspeed_kmh x 0.8) on sampled one-way rows
+        table = pd.read_csv(data_dir / INSA_EDGES, usecols=lambda c: c != "geometry_wkt")
+        ow = table[(table.oneway == 1) & (table.u != table.v)]
+        ow = ow[ow.highway.isin(["motorway", "primary", "roundabout", "residential"])]
+        pos = net.node_index(ow.u.to_numpy())
+        pos_v = net.node_index(ow.v.to_numpy())
+        ow = ow[(pos >= 0) & (pos_v >= 0)].sample(200, random_state=1)
+        edge_set = {
+            (int(a), int(b)): (t, d)
+            for a, b, t, d in zip(
+                net.node_ids[net.edge_sources()],
+                net.node_ids[net.indices],
+                net.travel_time_min,
+                net.length_m,
+                strict=True,
+            )
+        }
+        checked = 0
+        for r in ow.itertuples():
+            t, d = edge_set[(r.u, r.v)]
+            if d == r.length_m:  # not replaced by a faster parallel edge
+                assert t == pytest.approx(r.length_m / 1000 / (r.maxspeed_kmh * 0.8) * 60)
+                checked += 1
+            # a oneway=1 row adds no reverse arc unless another row provides it
+            if (r.v, r.u) in edge_set:
+                assert ((table.u == r.v) & (table.v == r.u)).any()
+        assert checked > 150
+
+    def test_insa_private_option(self, data_dir: Path) -> None:
+        from accessmap.network_tables import build_from_tables
+
+        net = build_from_tables(
+            data_dir / INSA_NODES,
+            data_dir / INSA_EDGES,
+            insa_denied_access={"forbidden", "private"},
+        )
+        assert net.n_nodes < 29662
+        assert net.meta["rows_no_car_access"] > 0
+
+    def test_missing_columns(self, tmp_path: Path) -> None:
+        from accessmap.errors import MissingColumnError
+
+        nodes = tmp_path / "x_nodes.csv"
+        edges = tmp_path / "x_edges.csv"
+        nodes.write_text("node_id,lon,lat\n1,1.4,43.6\n2,1.41,43.6\n")
+        edges.write_text("node_id1,node_id2,speed\n1,2,50\n")
+        with pytest.raises(MissingColumnError, match=r"x_edges\.csv.*missing type, length"):
+            RoadNetwork.from_tables(nodes, edges)
+        edges.write_text("node_id1,node_id2,speed,type,length\n1,2,50,twoway,10\n")
+        nodes.write_text("id,lon,lat\n1,1.4,43.6\n")
+        with pytest.raises(MissingColumnError, match=r"x_nodes\.csv: node table lacks.*node_id"):
+            RoadNetwork.from_tables(nodes, edges)
+
+    def test_bad_values(self, tmp_path: Path) -> None:
+        nodes = tmp_path / "x_nodes.csv"
+        edges = tmp_path / "x_edges.csv"
+        nodes.write_text("node_id,lon,lat\n1,1.4,43.6\n2,1.41,43.6\n")
+        edges.write_text("node_id1,node_id2,speed,type,length\n1,3,50,oneway,10\n")
+        with pytest.raises(BadValueError, match=r"missing from x_nodes\.csv, e\.g\. node 3"):
+            RoadNetwork.from_tables(nodes, edges)
+        edges.write_text("node_id1,node_id2,speed,type,length\n1,2,50,oneway,ten\n")
+        with pytest.raises(BadValueError, match=r"column 'length' must be numeric.*'ten'"):
+            RoadNetwork.from_tables(nodes, edges)
+        nodes.write_text("node_id,lon,lat\n1,650000,6280000\n2,1.41,43.6\n")
+        with pytest.raises(BadValueError, match=r"outside WGS84 ranges"):
+            RoadNetwork.from_tables(nodes, edges)
+
+    def test_no_drivable_insa(self, tmp_path: Path) -> None:
+        nodes = tmp_path / "x_nodes.csv"
+        edges = tmp_path / "x_edges.csv"
+        nodes.write_text("node_id,lon,lat\n0,1.4,43.6\n1,1.41,43.6\n")
+        edges.write_text(
+            "u,v,length_m,highway,maxspeed_kmh,oneway,access_motorcar\n"
+            "0,1,10,pedestrian,5,0,forbidden\n"
+        )
+        with pytest.raises(NetworkBuildError, match=r"x_edges\.csv: no drivable edge"):
+            RoadNetwork.from_tables(nodes, edges)
+
+
+# ---------------------------------------------------------------------------- cache
+class TestCache:
+    def test_hit_returns_identical_arrays(self, tmp_path: Path, data_dir: Path) -> None:
+        from accessmap.network import load_network
+
+        nodes, edges = _pfe(data_dir, "auch")
+        first = load_network(edges, cache_dir=tmp_path)
+        assert first.meta["cache"] == "miss"
+        second = load_network(edges, cache_dir=tmp_path)
+        assert second.meta["cache"] == "hit"
+        assert second.meta["cache_file"] == first.meta["cache_file"]
+        for name in ("indptr", "indices", "travel_time_min", "length_m", "x", "y", "node_ids"):
+            a, b = getattr(first, name), getattr(second, name)
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+        # the node table path works too, and from_tables(cache_dir=) shares the cache
+        assert load_network(nodes, cache_dir=tmp_path).meta["cache"] == "hit"
+        assert RoadNetwork.from_tables(nodes, edges, cache_dir=tmp_path).meta["cache"] == "hit"
+        assert len(list(tmp_path.glob("*.npz"))) == 1
+
+    def test_key_changes_with_profile_and_input(self, tmp_path: Path, data_dir: Path) -> None:
+        import shutil
+
+        from accessmap.network import load_network
+        from accessmap.speeds import get_profile
+
+        nodes, edges = _pfe(data_dir, "auch")
+        load_network(edges, cache_dir=tmp_path / "c")
+        other = load_network(edges, cache_dir=tmp_path / "c", profile="fr-legal")
+        assert other.meta["cache"] == "miss"
+        slower = load_network(
+            edges, cache_dir=tmp_path / "c", profile=get_profile("osrm-car").with_factor(0.9)
+        )
+        assert slower.meta["cache"] == "miss"
+        assert len(list((tmp_path / "c").glob("*.npz"))) == 3
+        # a copied (hence different path/mtime) input is a different key
+        shutil.copy(nodes, tmp_path / nodes.name)
+        shutil.copy(edges, tmp_path / edges.name)
+        assert load_network(tmp_path / edges.name, cache_dir=tmp_path / "c").meta["cache"] == (
+            "miss"
+        )
+
+    def test_osm_cache_and_env(
+        self, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from accessmap.network import default_cache_dir, load_network
+
+        monkeypatch.setenv("ACCESSMAP_CACHE_DIR", str(tmp_path / "env"))
+        assert default_cache_dir() == tmp_path / "env"
+        p = tmp_path / "toy.osm"
+        p.write_text(_osm_xml(_TOY_WAYS))
+        assert load_network(p).meta["cache"] == "miss"
+        assert RoadNetwork.from_osm(p, cache_dir=tmp_path / "env").meta["cache"] == "hit"
+        assert load_network(p, use_cache=False).meta["cache"] == "off"
+
+    def test_corrupt_cache_is_rebuilt(self, tmp_path: Path, data_dir: Path) -> None:
+        from accessmap.network import load_network
+
+        _, edges = _pfe(data_dir, "auch")
+        net = load_network(edges, cache_dir=tmp_path)
+        Path(net.meta["cache_file"]).write_bytes(b"not a zip")
+        again = load_network(edges, cache_dir=tmp_path)
+        assert again.meta["cache"] == "miss"
+        assert load_network(edges, cache_dir=tmp_path).meta["cache"] == "hit"
+
+    def test_unknown_format(self, tmp_path: Path) -> None:
+        from accessmap.network import load_network
+
+        p = tmp_path / "roads.shp"
+        p.write_text("x")
+        with pytest.raises(BadValueError, match=r"roads\.shp.*expected \.osm\.pbf"):
+            load_network(p, cache_dir=tmp_path)
