@@ -313,7 +313,7 @@ def load_priority_zones(path: str | Path, *, known: Collection[str] | None = Non
     MissingColumnError, BadValueError (not 9 digits), DuplicateIdError, UnknownCodeError
     """
     p = v.require_file(path)
-    header = v.read_header(p)
+    header = v.read_header(p, encoding="latin-1")  # column names are ASCII
     id_col = next(
         (c for c in ("epci_siren", "siren", "SIREN", "EPCI") if c in header), "epci_siren"
     )
