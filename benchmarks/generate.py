@@ -111,7 +111,7 @@ def generate_road_graph(
     key = a * n_nodes + b
     in_tree = np.isin(key, tu.astype(np.int64) * n_nodes + tv)
     keep = in_tree | arterial
-    target_edges = int(round(mean_degree * n_nodes / 2))
+    target_edges = round(mean_degree * n_nodes / 2)
     extra_pool = np.flatnonzero(~keep)
     n_extra = max(0, min(extra_pool.size, target_edges - int(keep.sum())))
     extra = rng.choice(extra_pool, size=n_extra, replace=False)

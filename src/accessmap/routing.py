@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable
@@ -519,7 +520,7 @@ def bounded_dijkstra(
     workers = max(1, int(n_threads or os.cpu_count() or 1))
     n_chunks = min(src.size, workers * 4)
     bounds = np.linspace(0, src.size, n_chunks + 1).astype(np.int64)
-    chunks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    chunks = [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
     def run(ab: tuple[int, int]) -> tuple[IntArray, IntArray, FloatArray]:
         a, b = ab
