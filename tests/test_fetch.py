@@ -178,3 +178,40 @@ def test_plan_errors(tmp_path: Path) -> None:
         plan_fetch(["nope"], tmp_path)
     with pytest.raises(ConfigError, match=r"no dataset named"):
         plan_fetch([], tmp_path)
+
+
+def test_published_md5_checked(server: str, tmp_path: Path) -> None:
+    good_md5 = hashlib.md5(GOOD).hexdigest()
+    ROUTES["/good.bin"] = (200, GOOD, None)
+    ROUTES["/good.bin.md5"] = (200, f"{good_md5}  good.bin\n".encode(), None)
+    item = FetchItem(
+        "osm",
+        "good.bin",
+        server + "/good.bin",
+        tmp_path / "good.bin",
+        None,
+        None,
+        server + "/good.bin.md5",
+    )
+    assert download(item).status == "downloaded"
+    (tmp_path / "good.bin").unlink()
+    ROUTES["/good.bin.md5"] = (200, f"{'0' * 32}  good.bin\n".encode(), None)
+    with pytest.raises(
+        FetchError, match=rf"publisher's MD5 .* is 0{{32}}, the download's is {good_md5}"
+    ):
+        download(item)
+    ROUTES["/good.bin.md5"] = (200, b"<html>moved</html>", None)
+    with pytest.raises(FetchError, match="not an MD5 digest"):
+        download(item)
+    del ROUTES["/good.bin.md5"]
+    with pytest.raises(FetchError, match=r"cannot verify good\.bin: checksum file .* HTTP 404"):
+        download(item)
+    assert _leftovers(tmp_path) == []
+
+
+def test_plan_md5_urls(tmp_path: Path) -> None:
+    official = plan_fetch(["osm_midi_pyrenees"], tmp_path)[0]
+    assert official.md5_url == official.url + ".md5"
+    mirrored = plan_fetch(["osm_midi_pyrenees", "admin"], tmp_path, base_url="http://m")
+    assert mirrored[0].md5_url == "http://m/midi-pyrenees-latest.osm.pbf.md5"
+    assert mirrored[1].md5_url is None

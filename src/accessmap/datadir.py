@@ -50,12 +50,16 @@ class DatasetFile:
         Expected size in bytes when fixed.
     urls : tuple of str
         Official download URLs, first preferred (empty for bundle files).
+    md5_url : str or None
+        URL of an MD5 checksum file published next to a file whose content changes (e.g.
+        Geofabrik's ``*.osm.pbf.md5``); the download is verified against it.
     """
 
     name: str
     sha256: str | None = None
     size: int | None = None
     urls: tuple[str, ...] = ()
+    md5_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ def _parse_registry(raw: dict[str, object], origin: str) -> dict[str, Dataset]:
                 sha256=f.get("sha256"),
                 size=f.get("size"),
                 urls=tuple(f.get("urls", ())),
+                md5_url=f.get("md5_url"),
             )
             for f in entry.get("files", [])
         )

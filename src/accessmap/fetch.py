@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accessmap import __version__
-from accessmap.datadir import Dataset, get_dataset, load_registry, resolve_data_dir, sha256_file
+from accessmap.datadir import (
+    Dataset,
+    DatasetFile,
+    get_dataset,
+    load_registry,
+    resolve_data_dir,
+    sha256_file,
+)
 from accessmap.errors import ConfigError, FetchError
 
 __all__ = ["FetchItem", "FetchResult", "download", "fetch", "plan_fetch"]
@@ -51,6 +58,7 @@ class FetchItem:
     dest: Path
     sha256: str | None
     size: int | None
+    md5_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ def plan_fetch(
             chosen += [d for d in reg.values() if d.required]
         else:
             chosen.append(get_dataset(n))
-    planned: list[tuple[Dataset, str, str | None, int | None, str]] = []
+    planned: list[tuple[Dataset, DatasetFile, str, str | None]] = []
     seen: set[str] = set()
     for ds in chosen:
         if ds.kind == "package":
@@ -103,8 +111,10 @@ def plan_fetch(
             if f.name in seen:
                 continue
             seen.add(f.name)
+            md5_url = f.md5_url
             if base_url:
                 url = base_url.rstrip("/") + "/" + f.name
+                md5_url = url + ".md5" if f.md5_url else None
             elif f.urls:
                 url = f.urls[0]
             else:
@@ -113,13 +123,40 @@ def plan_fetch(
                     "accessmap offline data bundle); copy it into the data directory or pass "
                     "--base-url with a mirror of the bundle"
                 )
-            planned.append((ds, f.name, f.sha256, f.size, url))
+            planned.append((ds, f, url, md5_url))
     # Only now, with every name valid, create the directory.
     d = resolve_data_dir(data_dir, create=True)
     items = [
-        FetchItem(ds.name, name, url, d / name, sha, size) for ds, name, sha, size, url in planned
+        FetchItem(ds.name, f.name, url, d / f.name, f.sha256, f.size, md5_url)
+        for ds, f, url, md5_url in planned
     ]
     return items
+
+
+def _published_md5(item: FetchItem, timeout: float) -> str:
+    """The MD5 hex digest in a published checksum file (``<md5>  <name>``)."""
+    assert item.md5_url is not None
+    req = urllib.request.Request(item.md5_url, headers={"User-Agent": f"accessmap/{__version__}"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            text = resp.read(4096).decode("ascii", errors="replace")
+    except urllib.error.HTTPError as exc:
+        raise FetchError(
+            f"{item.dataset}: cannot verify {item.name}: checksum file {item.md5_url} gave HTTP "
+            f"{exc.code} {exc.reason}; the download was removed: run the command again later"
+        ) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise FetchError(
+            f"{item.dataset}: cannot verify {item.name}: checksum file {item.md5_url} is "
+            f"unreachable ({getattr(exc, 'reason', exc)}); the download was removed"
+        ) from exc
+    token = text.strip().split()[0].lower() if text.strip() else ""
+    if len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
+        raise FetchError(
+            f"{item.dataset}: checksum file {item.md5_url} holds {text[:40]!r}, not an MD5 "
+            "digest; the download was removed"
+        )
+    return token
 
 
 def _umask() -> int:
@@ -165,6 +202,7 @@ def download(
     tmp = Path(tmp_name)
     out = os.fdopen(fd, "wb")
     h = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
     done = 0
     try:
         req = urllib.request.Request(item.url, headers={"User-Agent": f"accessmap/{__version__}"})
@@ -194,6 +232,7 @@ def download(
                     chunk = exc.partial
                     out.write(chunk)
                     h.update(chunk)
+                    md5.update(chunk)
                     done += len(chunk)
                     break
                 except OSError as exc:  # timeouts, resets mid-stream
@@ -205,6 +244,7 @@ def download(
                     break
                 out.write(chunk)
                 h.update(chunk)
+                md5.update(chunk)
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
@@ -225,6 +265,15 @@ def download(
                 f"{item.sha256}, got {digest}; the file was removed. The source changed or the "
                 "download is corrupt: check the URL/mirror"
             )
+        if item.md5_url is not None:
+            expected_md5 = _published_md5(item, timeout)
+            if md5.hexdigest() != expected_md5:
+                raise FetchError(
+                    f"{item.dataset}: checksum mismatch for {item.name}: the publisher's MD5 "
+                    f"({item.md5_url}) is {expected_md5}, the download's is {md5.hexdigest()}; "
+                    "the file was removed. It may have been updated during the download: run "
+                    "the command again"
+                )
         if item.sha256 is None:
             logger.info("%s: sha256 %s (not pinned in the registry)", item.name, digest)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give a normal file mode
