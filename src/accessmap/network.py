@@ -45,13 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csgraph, csr_matrix
 
 from accessmap.config import CACHE_DIR_ENV, WORKING_CRS
 from accessmap.errors import BadValueError, NetworkBuildError, UnreadableFileError
 
 if TYPE_CHECKING:
     import networkx as nx
+    from scipy.sparse import csr_matrix
 
     from accessmap.speeds import SpeedProfile
 
@@ -406,6 +406,8 @@ class RoadNetwork:
 
     def to_csr_matrix(self) -> csr_matrix:
         """The graph as a ``scipy.sparse.csr_matrix`` of travel times (shares the arrays)."""
+        from scipy.sparse import csr_matrix
+
         return csr_matrix(
             (self.travel_time_min, self.indices, self.indptr), shape=(self.n_nodes, self.n_nodes)
         )
@@ -504,6 +506,8 @@ def _largest_scc(
     ids: npt.NDArray[np.int64],
 ) -> tuple[Any, ...]:
     """Restrict sorted edges and nodes to the largest strongly connected component."""
+    from scipy.sparse import csgraph, csr_matrix
+
     n = xa.shape[0]
     if ua.size == 0:
         raise NetworkBuildError(

@@ -49,13 +49,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from accessmap.errors import BadValueError, UnknownProfileError
+
+if TYPE_CHECKING:  # pandas is imported lazily: the cached-network path never needs it
+    import pandas as pd
 
 __all__ = [
     "FR_IMPLICIT_MAXSPEED_KMH",
@@ -203,6 +205,8 @@ def parse_maxspeed_array(
 
     Returns a float64 array (NaN where unknown) the length of ``values``.
     """
+    import pandas as pd
+
     ser = pd.Series(np.asarray(values, dtype=object))
     if ser.empty:
         return np.zeros(0, dtype=np.float64)
@@ -323,6 +327,8 @@ class SpeedProfile:
             Number of edges when both inputs are ``None``.
         """
         if highway is not None:
+            import pandas as pd
+
             cls_speed = (
                 pd.Series(np.asarray(highway, dtype=object))
                 .map(dict(self.class_speeds_kmh))
