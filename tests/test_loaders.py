@@ -637,3 +637,36 @@ def test_check_data_accepts_code_map_alternative(tmp_path: Path) -> None:
     assert "commune_code_map" not in {r.dataset for r in report.problems}
     assert "admin" in {r.dataset for r in report.problems}  # still missing: not ok
     assert not report.ok
+
+
+def test_population_grid_from_insee_table(tmp_path: Path, data_dir: Path) -> None:
+    # Filosofi-style table: INSPIRE ids (lower-left corners) and Ind; a cell split in 2 rows.
+    p = tmp_path / "carreaux_1km_met.csv"
+    p.write_text(
+        "Idcar_1km,Ind,Men\n"
+        "CRS3035RES1000mN2474000E3652000,1.0,1\n"
+        "CRS3035RES1000mN2474000E3653000,3.5,2\n"
+        "CRS3035RES1000mN2474000E3653000,0.5,0\n"
+        "CRS3035RES1000mN2475000E3653000,0,0\n"
+    )
+    cells = L.load_population_grid(p)
+    assert cells["cell_id"].tolist() == [
+        "CRS3035RES1000mN2474000E3652000",
+        "CRS3035RES1000mN2474000E3653000",
+    ]
+    assert cells["pop"].tolist() == [1.0, 4.0]
+    # Same cell, same point as the raster loader gives for the bundle's 2010 grid.
+    raster = L.load_population_grid(data_dir=data_dir).set_index("cell_id").geometry
+    ref = raster["CRS3035RES1000mN2474000E3652000"]
+    assert cells.geometry.iloc[0].distance(ref) < 1e-6
+    zp = tmp_path / "Filosofi2015_carreaux_1000m_csv.zip"
+    with zipfile.ZipFile(zp, "w") as zf:
+        zf.writestr("Filosofi2015_carreaux_1000m_csv.7z", b"7z\xbc\xaf")
+    with pytest.raises(UnreadableFileError, match=r"zip holds no \.csv file .*\.7z"):
+        L.load_population_grid(zp)
+    p.write_text("Idcar_1km,Ind\n1000mN2474000E3652000,1\n")
+    with pytest.raises(BadValueError, match="not an INSPIRE cell id"):
+        L.load_population_grid(p)
+    p.write_text("code,Ind\nx,1\n")
+    with pytest.raises(MissingColumnError, match="missing column 'Idcar_1km'"):
+        L.load_population_grid(p)

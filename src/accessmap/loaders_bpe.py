@@ -30,7 +30,6 @@ from accessmap.errors import (
     EmptyLayerError,
     MissingColumnError,
     UnknownCodeError,
-    UnreadableFileError,
 )
 from accessmap.loaders_common import COMMUNE_CODE_PATTERN, dep_of, norm_deps
 
@@ -392,21 +391,4 @@ def load_bpe_geolocated(
 
 def _header(p: Path) -> list[str]:
     """Column names of a BPE file (plain, gz or the largest CSV of a zip)."""
-    import io
-    import zipfile
-
-    if p.suffix.lower() != ".zip":
-        return v.read_header(p, encoding="latin-1")
-    try:
-        with zipfile.ZipFile(p) as zf:
-            members = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
-            if not members:
-                raise UnreadableFileError(f"{p.name}: the zip holds no .csv file")
-            with zf.open(max(members, key=lambda i: i.file_size)) as raw:
-                line = io.TextIOWrapper(raw, encoding="latin-1").readline()
-    except zipfile.BadZipFile as exc:
-        raise UnreadableFileError(
-            f"{p.name}: not a valid zip ({exc}); the download is truncated: fetch it again"
-        ) from exc
-    sep = ";" if line.count(";") >= line.count(",") else ","
-    return [c.strip().strip('"') for c in line.strip().split(sep)]
+    return v.read_header(p, encoding="latin-1")

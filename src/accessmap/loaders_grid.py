@@ -15,7 +15,13 @@ import numpy as np
 from accessmap import validate as v
 from accessmap.config import WORKING_CRS
 from accessmap.datadir import dataset_path, get_dataset
-from accessmap.errors import BadValueError, CRSError, MissingCRSError, UnreadableFileError
+from accessmap.errors import (
+    BadValueError,
+    CRSError,
+    MissingColumnError,
+    MissingCRSError,
+    UnreadableFileError,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -37,7 +43,10 @@ def load_population_grid(
     Parameters
     ----------
     path : str or Path, optional
-        A GeoTIFF (one band = inhabitants per cell), or a registry dataset name
+        A GeoTIFF (one band = inhabitants per cell); or an INSEE grid table (CSV, gz or zip)
+        with an INSPIRE cell id column (``Idcar_1km``, ``Id_carr1km``, ``IdINSPIRE``,
+        ``Idcar_200m``, ``cell_id``, any case) and a population column (``Ind`` or ``pop``),
+        as in the Filosofi "données carroyées" files; or a registry dataset name
         (``"popgrid_occitanie_2010"``, ``"popgrid_lot_2015"``). Default: the 2010 INSEE 1 km
         grid of Occitanie (5,349,557.5 inhabitants; note it is older and a little smaller than
         the 2023 legal population, 6,124,653).
@@ -79,6 +88,8 @@ def load_population_grid(
         p = dataset_path(path, data_dir)
     else:
         p = v.require_file(path)
+    if p.name.lower().endswith((".csv", ".csv.gz", ".zip")):
+        return _grid_from_table(p)
     try:
         with rasterio.open(p) as src:
             crs, transform, nodata = src.crs, src.transform, src.nodata
@@ -132,6 +143,65 @@ def load_population_grid(
     cx, cy = tr.transform(x_ll + res_x / 2, y_ll + res_y / 2)
     return gpd.GeoDataFrame(
         {"cell_id": cell_id, "pop": values[rows, cols]},
+        geometry=gpd.points_from_xy(cx, cy),
+        crs=WORKING_CRS,
+    )
+
+
+#: Cell id columns of INSEE grid tables (Filosofi 2015: Id_carr1km / IdINSPIRE; 2017, 2019:
+#: Idcar_1km / Idcar_200m) and population columns (Filosofi: Ind = individuals).
+_ID_COLUMNS = ("idcar_1km", "id_carr1km", "idinspire", "idcar_200m", "cell_id")
+_POP_COLUMNS = ("ind", "pop")
+_INSPIRE_ID = r"CRS(?P<epsg>\d+)RES(?P<res>\d+)mN(?P<n>\d+)E(?P<e>\d+)"
+
+
+def _grid_from_table(p: Path) -> gpd.GeoDataFrame:
+    """Cells of an INSEE grid table, located by their INSPIRE ids (lower-left corner)."""
+    import geopandas as gpd
+    import pandas as pd
+    from pyproj import Transformer
+
+    header = v.read_header(p, encoding="latin-1")
+    lower = {c.lower(): c for c in header}
+    id_col = next((lower[c] for c in _ID_COLUMNS if c in lower), None)
+    pop_col = next((lower[c] for c in _POP_COLUMNS if c in lower), None)
+    if id_col is None or pop_col is None:
+        raise MissingColumnError(
+            f"{p.name}: missing column {'Idcar_1km' if id_col is None else 'Ind'!r} (an INSPIRE "
+            f"cell id and a population column are needed; columns present: "
+            f"{', '.join(header[:12])}); use an INSEE grid table or a GeoTIFF"
+        )
+    df = v.read_csv(p, columns=[id_col, pop_col], sep=None, encoding=None, dtype={id_col: "str"})
+    pop = v.to_numeric(df, pop_col, where=p.name)
+    parts = df[id_col].astype("str").str.extract(_INSPIRE_ID)
+    bad = parts["n"].isna()
+    if bad.any():
+        raise BadValueError(
+            f"{p.name}: column {id_col!r} holds {df.loc[bad, id_col].iloc[0]!r}, not an INSPIRE "
+            "cell id like 'CRS3035RES1000mN2029000E4252000'; use the grid's INSPIRE id column"
+        )
+    epsgs = parts["epsg"].unique()
+    if len(epsgs) != 1:
+        raise CRSError(f"{p.name}: cell ids mix CRSs {sorted(epsgs)[:3]}; split the table by CRS")
+    res = parts["res"].astype("float64").to_numpy()
+    x_ll = parts["e"].astype("float64").to_numpy()
+    y_ll = parts["n"].astype("float64").to_numpy()
+    table = pd.DataFrame(
+        {
+            "cell_id": df[id_col].to_numpy(),
+            "pop": pop.to_numpy(),
+            "x": x_ll + res / 2,
+            "y": y_ll + res / 2,
+        }
+    )
+    table = table.groupby("cell_id", as_index=False, sort=False).agg(
+        pop=("pop", "sum"), x=("x", "first"), y=("y", "first")
+    )
+    table = table[table["pop"] > 0]
+    tr = Transformer.from_crs(f"EPSG:{epsgs[0]}", WORKING_CRS, always_xy=True)
+    cx, cy = tr.transform(table["x"].to_numpy(), table["y"].to_numpy())
+    return gpd.GeoDataFrame(
+        {"cell_id": table["cell_id"].to_numpy(), "pop": table["pop"].to_numpy()},
         geometry=gpd.points_from_xy(cx, cy),
         crs=WORKING_CRS,
     )

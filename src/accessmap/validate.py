@@ -228,9 +228,24 @@ def _read_zip_member(
 
 
 def read_header(path: str | Path, *, encoding: str = "utf-8") -> list[str]:
-    """Column names of a CSV (separator sniffed), with typed errors."""
+    """Column names of a CSV (plain, compressed, or the largest CSV of a zip), separator sniffed."""
     p = require_file(path)
     try:
+        if p.suffix.lower() == ".zip":
+            import io
+
+            with zipfile.ZipFile(p) as zf:
+                members = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+                if not members:
+                    raise UnreadableFileError(
+                        f"{p.name}: the zip holds no .csv file (members: "
+                        f"{', '.join(zf.namelist()[:5])}); extract the table and pass it"
+                    )
+                with zf.open(max(members, key=lambda i: i.file_size)) as raw:
+                    line = io.TextIOWrapper(raw, encoding=encoding).readline()
+            counts = {s: line.count(s) for s in (";", ",", "\t")}
+            sep = max(counts, key=lambda s: counts[s])
+            return [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
         sep = _sniff_sep(p, encoding)
         return [str(c) for c in pd.read_csv(p, sep=sep, nrows=0, encoding=encoding).columns]
     except pd.errors.EmptyDataError as exc:
