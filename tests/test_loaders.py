@@ -670,3 +670,100 @@ def test_population_grid_from_insee_table(tmp_path: Path, data_dir: Path) -> Non
     p.write_text("code,Ind\nx,1\n")
     with pytest.raises(MissingColumnError, match="missing column 'Idcar_1km'"):
         L.load_population_grid(p)
+
+
+# --------------------------------------------------------------------------- FINESS
+
+
+def _finess_file(path: Path, lines: list[str]) -> Path:
+    header = "finess;etalab;100;2026-05-12"
+    path.write_bytes("\n".join([header, *lines]).encode("latin-1"))
+    return path
+
+
+def _structure(no: str, name: str, commune: str, dep: str, cat: str, agr: str) -> str:
+    fields = [
+        "structureet",
+        no,
+        "460000000",
+        name,
+        name,
+        "",
+        "",
+        "1",
+        "R",
+        "DU PONT",
+        "",
+        "",
+        commune,
+        dep,
+        "LOT",
+        "46000 CAHORS",
+        "",
+        "",
+        cat,
+        f"cat {cat}",
+        agr,
+        f"agr {agr}",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "2020-01-01",
+        "2020-01-01",
+        "2026-01-01",
+        "",
+    ]
+    assert len(fields) == 32
+    return ";".join(fields)
+
+
+def test_load_finess(tmp_path: Path) -> None:
+    p = _finess_file(
+        tmp_path / "etalab-cs1100507-stock-20260512-0339.csv",
+        [
+            _structure("460000001", "MSP DE FIGEAC", "102", "46", "603", "1200"),
+            _structure("460000002", "CENTRE DE SANTÉ", "042", "46", "124", "1200"),
+            _structure("750000001", "HOPITAL PARIS", "056", "75", "355", "1102"),
+            _structure("460000003", "MSP SANS COORD", "042", "46", "603", "1200"),
+            "geolocalisation;460000001;612345.6;6392345.1;1,ATLASANTE,100,IGN;2026-01-01",
+            "geolocalisation;460000002;574000.0;6372000.0;1,ATLASANTE,100,IGN;2026-01-01",
+            "geolocalisation;750000001;652000.0;6862000.0;1,ATLASANTE,100,IGN;2026-01-01",
+        ],
+    )
+    with pytest.warns(L.UnmatchedCodeWarning, match="1 establishment.*'460000003'"):
+        msp = L.load_finess(p, categetab=["603"])
+    assert msp["finess_et"].tolist() == ["460000001"] and msp["insee"].tolist() == ["46102"]
+    assert msp["name"].iloc[0] == "MSP DE FIGEAC" and msp.crs.to_epsg() == 2154
+    assert msp.geometry.iloc[0].x == pytest.approx(612345.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        every = L.load_finess(p, deps=["46", "75"])
+    assert sorted(every["insee"]) == ["46042", "46102", "75056"]
+    assert every.set_index("finess_et").loc["460000002", "name"] == "CENTRE DE SANTÉ"
+    with pytest.raises(EmptyLayerError, match="no rows for départements"):
+        L.load_finess(p, deps=["09"])
+
+
+def test_load_finess_bad(tmp_path: Path) -> None:
+    p = _finess_file(
+        tmp_path / "f.csv",
+        [
+            _structure("460000001", "MSP", "102", "46", "603", "1200"),
+            "geolocalisation;460000001;1.65;44.6;1,ATLASANTE;2026-01-01",  # lon/lat, not L93
+        ],
+    )
+    with pytest.raises(CRSMismatchError, match=r"'coordxet'/'coordyet' are outside the extent"):
+        L.load_finess(p)
+    other = tmp_path / "other.csv"
+    other.write_text("a;b\n1;2\n")
+    with pytest.raises(EmptyLayerError, match="no 'structureet' line"):
+        L.load_finess(other)
+    dup = _finess_file(
+        tmp_path / "dup.csv",
+        [_structure("460000001", "A", "102", "46", "603", "1200")] * 2,
+    )
+    with pytest.raises(DuplicateIdError, match="'460000001' appears 2 times"):
+        L.load_finess(dup)

@@ -442,6 +442,7 @@ from accessmap.loaders_bpe import (  # noqa: E402
     load_commune_code_map,
     map_commune_codes,
 )
+from accessmap.loaders_finess import load_finess  # noqa: E402
 from accessmap.loaders_grid import load_population_grid  # noqa: E402
 from accessmap.loaders_supply import (  # noqa: E402
     load_emergency,
@@ -456,6 +457,7 @@ __all__ += [
     "load_bpe_geolocated",
     "load_commune_code_map",
     "load_emergency",
+    "load_finess",
     "load_gp_supply",
     "load_health_centres",
     "load_hospitals",

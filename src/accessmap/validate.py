@@ -121,6 +121,9 @@ def read_csv(
         None tries UTF-8 then Latin-1 (INSEE files of some years are Latin-1).
     allow_empty : bool, default False
         Accept a header-only file.
+    **kwargs
+        Passed to :func:`pandas.read_csv` (``usecols`` overrides the column selection, e.g.
+        ``usecols=None`` for ragged files read with ``names=``).
 
     Raises
     ------
@@ -170,10 +173,10 @@ def _read_csv_once(
         return pd.read_csv(
             p,
             sep=sep,
-            usecols=lambda c: c in wanted,
+            usecols=kwargs.get("usecols", lambda c: c in wanted),
             dtype=dict(dtype) if dtype else None,
             encoding=encoding,
-            **kwargs,
+            **{k: val for k, val in kwargs.items() if k != "usecols"},
         )
     except pd.errors.EmptyDataError as exc:
         raise EmptyLayerError(
@@ -221,9 +224,9 @@ def _read_zip_member(
             return pd.read_csv(
                 text,
                 sep=sep,
-                usecols=lambda c: c in wanted,
+                usecols=kwargs.get("usecols", lambda c: c in wanted),
                 dtype=dict(dtype) if dtype else None,
-                **kwargs,
+                **{k: val for k, val in kwargs.items() if k != "usecols"},
             )
 
 
