@@ -42,8 +42,20 @@ REGION_NODES = 1_500_000
 
 
 def _rss_mb() -> float:
-    """Peak resident set size of this process so far, MB (Linux reports kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident set size of this process so far, MB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status`` (the high-water mark of this process's own
+    address space). ``getrusage().ru_maxrss`` is not used there: after fork+exec it keeps
+    the parent's peak, which would charge the benchmark driver's memory to every case.
+    Elsewhere: ``ru_maxrss`` (kB on Linux/BSD, bytes on macOS).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if platform.system() == "Darwin" else peak / 1024.0
 
 
 def _data_dir(data_dir: str | os.PathLike[str] | None) -> Path:

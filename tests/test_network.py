@@ -364,6 +364,29 @@ class TestOsmRules:
         ratio = toy.travel_time_min[0] / legal.travel_time_min[0]
         assert ratio == pytest.approx(50 / 40)
 
+    def test_missing_node_cuts_the_way(self, tmp_path: Path) -> None:
+        # clipped extract: way 201 refers to node 99, absent from the file
+        p = tmp_path / "clipped.osm"
+        p.write_text(
+            _osm_xml(
+                [
+                    (201, [1, 2, 99, 3], {"highway": "residential"}),
+                    (202, [2, 3], {"highway": "residential"}),
+                ]
+            )
+        )
+        net = RoadNetwork.from_osm(p)
+        assert net.meta["way_nodes_missing"] == 1
+        assert sorted(net.node_ids.tolist()) == [1, 2, 3]
+        assert net.n_edges == 4  # 1<->2 and 2<->3 (from way 202); no edge through node 99
+
+    def test_progress_callback(self, tmp_path: Path) -> None:
+        p = tmp_path / "toy.osm"
+        p.write_text(_osm_xml(_TOY_WAYS))
+        calls: list[tuple[int, int]] = []
+        RoadNetwork.from_osm(p, progress=lambda done, total: calls.append((done, total)))
+        assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
     def test_no_drivable_roads(self, tmp_path: Path) -> None:
         p = tmp_path / "paths.osm"
         p.write_text(_osm_xml([(1, [1, 2, 3], {"highway": "footway"}), (2, [3, 4], {})]))
