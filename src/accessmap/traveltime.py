@@ -380,7 +380,7 @@ class NetworkEngine:
         nid = np.full(len(so), None, dtype=object)
         nid[np.flatnonzero(o_ok)[reached]] = f_ids[lab[o_nodes[reached]]]
         out["travel_time_min"] = tt
-        out["nearest_id"] = nid
+        out["nearest_id"] = pd.Series(nid, index=so.index, dtype=object)
         n_unreached = int((~reached).sum())
         if n_unreached:
             first = so.index[np.flatnonzero(o_ok)[~reached][0]]
@@ -824,7 +824,7 @@ def population_reached(
     pop = pd.to_numeric(points[pop_col], errors="coerce")
     if pop.isna().any() or (pop < 0).any():
         bad = points[pop_col][pop.isna() | (pop < 0)].iloc[0]
-        raise BadValueError(f"population column {pop_col!r} must be numbers >= 0; found {bad!r}")
+        raise BadValueError(f"population column {pop_col!r} must be numbers >= 0; found {bad!s}")
     mat = eng.matrix(points, facilities, cutoff_min=max(thr))
     mat = mat.assign(pop=pop.reindex(mat["from_id"]).to_numpy())
     rows = []
