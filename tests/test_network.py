@@ -380,6 +380,22 @@ class TestOsmRules:
         assert sorted(net.node_ids.tolist()) == [1, 2, 3]
         assert net.n_edges == 4  # 1<->2 and 2<->3 (from way 202); no edge through node 99
 
+    def test_directional_maxspeed(self, tmp_path: Path) -> None:
+        p = tmp_path / "dir.osm"
+        tags = {"highway": "primary", "maxspeed:forward": "30", "maxspeed:backward": "FR:rural"}
+        p.write_text(_osm_xml([(301, [1, 2], tags), (302, [2, 3, 1], {"highway": "primary"})]))
+        net = RoadNetwork.from_osm(p)
+        pos = {int(n): i for i, n in enumerate(net.node_ids)}
+        src = net.edge_sources()
+        speed = {
+            (int(net.node_ids[a]), int(net.node_ids[b])): d / 1000 / (t / 60)
+            for a, b, t, d in zip(src, net.indices, net.travel_time_min, net.length_m, strict=True)
+        }
+        assert set(pos) == {1, 2, 3}
+        assert speed[(1, 2)] == pytest.approx(30 * 0.8)
+        assert speed[(2, 1)] == pytest.approx(80 * 0.8)
+        assert speed[(2, 3)] == pytest.approx(65.0)  # untagged primary
+
     def test_progress_callback(self, tmp_path: Path) -> None:
         p = tmp_path / "toy.osm"
         p.write_text(_osm_xml(_TOY_WAYS))

@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 #: Version of the graph builders; part of the cache key, bump it whenever a builder changes
 #: the arrays it produces so that stale cache files are not reused.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 
 #: Format tag stored in saved files (checked by :meth:`RoadNetwork.load`).
 _FILE_FORMAT = "accessmap-roadnetwork-1"

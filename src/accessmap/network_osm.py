@@ -32,8 +32,8 @@ network type, as cited):
   metropolitan France, more outside it, e.g. about +0.2 % at Andorra's latitude).
 * **Speed**: per way, ``maxspeed`` parsed with French implicit values, scaled by the
   profile, else the class speed (:mod:`accessmap.speeds`); travel time in minutes =
-  ``length_m / 1000 / speed_kmh * 60``. ``maxspeed:forward``/``:backward`` are not read
-  (assumption: rare on the drivable network; the plain ``maxspeed`` applies both ways).
+  ``length_m / 1000 / speed_kmh * 60``. ``maxspeed:forward`` / ``maxspeed:backward``
+  (relative to the way's node order) override ``maxspeed`` in their direction.
 * Turn restrictions, traffic signals and ferries are ignored.
 
 Ways that refer to nodes missing from the file (clipped extracts) are cut at those nodes.
@@ -113,6 +113,8 @@ class OsmWays:
     ----------
     way_highway, way_maxspeed : list of str or None
         Per way: ``highway`` class and raw ``maxspeed`` value.
+    way_maxspeed_forward, way_maxspeed_backward : list of str or None
+        Per way: raw ``maxspeed:forward`` and ``maxspeed:backward`` values.
     way_oneway : numpy.ndarray of int8
         Per way: 1 forward only, -1 backward only, 0 both directions.
     way_id : numpy.ndarray of int64
@@ -128,6 +130,8 @@ class OsmWays:
     def __init__(self) -> None:
         self.way_highway: list[str] = []
         self.way_maxspeed: list[str | None] = []
+        self.way_maxspeed_forward: list[str | None] = []
+        self.way_maxspeed_backward: list[str | None] = []
         self.way_oneway: npt.NDArray[np.int8] = np.zeros(0, dtype=np.int8)
         self.way_id: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.node_way: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
@@ -146,6 +150,8 @@ class _WayHandler(osmium.SimpleHandler):  # type: ignore[misc]
         self.denied = frozenset(denied)
         self.highway: list[str] = []
         self.maxspeed: list[str | None] = []
+        self.maxspeed_fwd: list[str | None] = []
+        self.maxspeed_bwd: list[str | None] = []
         self.oneway = array("b")
         self.way_id = array("q")
         self.node_way = array("q")
@@ -219,6 +225,8 @@ class _WayHandler(osmium.SimpleHandler):  # type: ignore[misc]
         self.node_way.extend([k] * len(lons))
         self.highway.append(hw)
         self.maxspeed.append(tags.get("maxspeed"))
+        self.maxspeed_fwd.append(tags.get("maxspeed:forward"))
+        self.maxspeed_bwd.append(tags.get("maxspeed:backward"))
         self.oneway.append(direction)
         self.way_id.append(w.id)
         self.counts["ways_kept"] += 1
@@ -274,6 +282,8 @@ def read_osm_ways(
     out = OsmWays()
     out.way_highway = handler.highway
     out.way_maxspeed = handler.maxspeed
+    out.way_maxspeed_forward = handler.maxspeed_fwd
+    out.way_maxspeed_backward = handler.maxspeed_bwd
     out.way_oneway = np.frombuffer(handler.oneway, dtype=np.int8).copy()
     out.way_id = np.frombuffer(handler.way_id, dtype=np.int64).copy()
     out.node_way = np.frombuffer(handler.node_way, dtype=np.int64).copy()
@@ -355,15 +365,25 @@ def build_from_osm(
     located = np.isfinite(x[a]) & np.isfinite(x[b])
     a, b, seg_way = a[located], b[located], seg_way[located]
     length = np.hypot(x[b] - x[a], y[b] - y[a])
-    limits = parse_maxspeed_array(ways.way_maxspeed, implicit=prof.implicit_maxspeed_kmh)
-    way_speed = prof.edge_speeds_kmh(ways.way_highway, limits)
-    tt = length / 1000.0 / way_speed[seg_way] * 60.0
+    implicit = prof.implicit_maxspeed_kmh
+    limits = parse_maxspeed_array(ways.way_maxspeed, implicit=implicit)
+    lim_f = parse_maxspeed_array(ways.way_maxspeed_forward, implicit=implicit)
+    lim_b = parse_maxspeed_array(ways.way_maxspeed_backward, implicit=implicit)
+    lim_f = np.where(np.isnan(lim_f), limits, lim_f)
+    lim_b = np.where(np.isnan(lim_b), limits, lim_b)
+    speed_f = prof.edge_speeds_kmh(ways.way_highway, lim_f)[seg_way]
+    speed_b = prof.edge_speeds_kmh(ways.way_highway, lim_b)[seg_way]
     direction = ways.way_oneway[seg_way]
     fwd = direction >= 0
     bwd = direction <= 0
     u = np.concatenate([a[fwd], b[bwd]])
     v = np.concatenate([b[fwd], a[bwd]])
-    times = np.concatenate([tt[fwd], tt[bwd]])
+    times = np.concatenate(
+        [
+            length[fwd] / 1000.0 / speed_f[fwd] * 60.0,
+            length[bwd] / 1000.0 / speed_b[bwd] * 60.0,
+        ]
+    )
     lengths = np.concatenate([length[fwd], length[bwd]])
     # Keep only nodes used by a located segment (drops isolated, unlocated nodes).
     used = np.zeros(node_ids.shape[0], dtype=bool)
@@ -383,7 +403,7 @@ def build_from_osm(
         "osm_nodes_in_ways": int(node_ids.shape[0]),
         "segments": int(a.shape[0]),
         "ways_by_highway": {str(k): int(v) for k, v in highway_counts.items()},
-        "maxspeed_tagged_ways": int(np.isfinite(limits).sum()),
+        "maxspeed_tagged_ways": int((np.isfinite(lim_f) | np.isfinite(lim_b)).sum()),
         **ways.counts,
     }
     net = RoadNetwork.from_arrays(
