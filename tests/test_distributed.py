@@ -256,3 +256,13 @@ def test_ensure_network_file(network: tuple[RoadNetwork, Path], tmp_path: Path) 
     src, node, dist = D.distributed_bounded_table(p, [0], 10.0)
     assert node.tolist() == [0, 1, 2] and dist.tolist() == [0.0, 1.0, 3.0]
     assert src.tolist() == [0, 0, 0]
+
+
+def test_preload_graph_on_every_worker(
+    network: tuple[RoadNetwork, Path], client: distributed.Client
+) -> None:
+    net, path = network
+    held = D.preload_graph(client, path, reverse=True)
+    assert len(held) == 2 and set(held.values()) == {net.n_nodes}
+    info = client.run(D.graph_cache_info)
+    assert all(v["cached"] >= 2 for v in info.values())  # forward + reversed

@@ -75,6 +75,7 @@ __all__ = [
     "graph_arrays",
     "graph_cache_info",
     "iter_bounded_blocks",
+    "preload_graph",
     "run_regions",
 ]
 
@@ -320,6 +321,36 @@ def ensure_network_file(
     if not target.is_file():
         network.save(target)
     return target
+
+
+def _warm(network_path: str, reverse: bool) -> int:
+    from accessmap.routing import warmup
+
+    warmup()
+    ip = graph_arrays(network_path, reverse=reverse)[0]
+    return int(ip.shape[0]) - 1
+
+
+def preload_graph(
+    client: Client | str, network_path: str | os.PathLike[str], *, reverse: bool = False
+) -> dict[str, int]:
+    """Map the compiled graph (and load the numba kernels) on every worker now.
+
+    Optional: tasks load the graph on first use anyway. Calling it first keeps that one-off
+    cost (reading the file, building the reversed graph, loading the compiled kernels) out of
+    the timed or latency-sensitive work, e.g. right after ``--scheduler ADDRESS`` connects.
+    Workers that join the cluster later load on first use.
+
+    Returns
+    -------
+    dict of str to int
+        Worker address -> number of nodes of the graph it holds.
+    """
+    path = str(Path(network_path).resolve())
+    with _session(client) as cl:
+        assert cl is not None
+        out: dict[str, int] = cl.run(_warm, path, reverse)
+    return out
 
 
 def clear_graph_cache() -> None:
