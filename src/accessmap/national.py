@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -53,6 +53,9 @@ from accessmap.errors import (
     EmptyLayerError,
     MissingColumnError,
 )
+
+if TYPE_CHECKING:
+    from accessmap.area import Area
 
 log = logging.getLogger(__name__)
 
@@ -804,7 +807,7 @@ def load_national_area(
     data_dir: str | Path | None = None,
     deps: Sequence[str] | None = None,
     crs: str | None = None,
-) -> Any:
+) -> Area:
     """Every layer of a study area outside the Occitanie bundle, as an ``area.Area``.
 
     Parameters
