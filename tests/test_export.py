@@ -112,21 +112,27 @@ def test_run_metadata_in_table_and_gpkg_metadata_extension(gpkg, outputs) -> Non
     assert "written" in rec
     with sqlite3.connect(gpkg) as con:
         md = con.execute(
-            "SELECT m.md_scope, m.metadata, r.reference_scope FROM gpkg_metadata m "
+            "SELECT m.md_scope, m.md_standard_uri, m.mime_type, m.metadata, r.reference_scope, "
+            "r.table_name FROM gpkg_metadata m "
             "JOIN gpkg_metadata_reference r ON r.md_file_id = m.id"
         ).fetchall()
         ext = con.execute(
-            "SELECT extension_name FROM gpkg_extensions WHERE table_name = 'gpkg_metadata'"
+            "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_metadata' "
+            "ORDER BY table_name"
         ).fetchall()
-    assert ext == [("gpkg_metadata",)]
-    dataset = [m for scope, m, ref in md if scope == "dataset" and ref == "geopackage"]
-    assert len(dataset) == 1
-    root = ET.fromstring(dataset[0])
-    items = {e.get("key"): e.text for e in root.iter("MDI")}
-    assert json.loads(items["ACCESSMAP_RUN_METADATA"])["sources"] == meta["sources"]
-    assert items["ACCESSMAP_ENGINE"] == "crow-fly"
-    # GDAL reads it back as dataset metadata
-    assert "ACCESSMAP_RUN_METADATA" in pyogrio.read_info(gpkg, layer="communes")["dataset_metadata"]
+    assert ext == [("gpkg_metadata",), ("gpkg_metadata_reference",)]
+    assert len(md) == 1
+    scope, uri, mime, text, ref_scope, ref_table = md[0]
+    assert (scope, uri, mime, ref_scope, ref_table) == (
+        "dataset", "urn:accessmap:run-metadata:1", "application/json", "geopackage", None,
+    )  # fmt: skip
+    doc = json.loads(text)
+    assert doc["sources"] == meta["sources"]
+    assert doc["engines"] == ["crow-fly"]
+    # GDAL exposes the record, and reading leaves no .aux.xml side-car behind
+    info = pyogrio.read_info(gpkg, layer="communes")
+    assert json.loads(info["dataset_metadata"]["GPKG_METADATA_ITEM_1"]) == doc
+    assert sorted(p.name for p in gpkg.parent.iterdir()) == [gpkg.name]
 
 
 def test_layer_styles_table_as_qgis_writes_it(gpkg) -> None:

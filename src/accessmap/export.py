@@ -11,8 +11,8 @@ Run metadata (parameters, engine, data sources with licences and attribution, ve
 is recorded **in** the GeoPackage twice, on purpose:
 
 * the GeoPackage metadata extension (``gpkg_metadata`` + ``gpkg_metadata_reference``, OGC
-  12-128r18 §F.8), written by GDAL as dataset metadata: ``ogrinfo -al -so`` and QGIS'
-  "Information" panel show it; key ``ACCESSMAP_RUN_METADATA`` holds the full JSON;
+  12-128r18 annex F.8): one ``dataset``-scope JSON record referenced at ``geopackage``
+  scope (GDAL lists it as ``GPKG_METADATA_ITEM_1`` in ``ogrinfo``);
 * a ``run_metadata`` attribute table (``key``, ``value``; nested values as JSON), which any
   SQLite client, pandas or QGIS' attribute table can read without knowing the extension.
 
@@ -33,6 +33,7 @@ import math
 import os
 import re
 import secrets
+import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -301,6 +302,77 @@ def _styles_table(
     return pd.DataFrame(rows)
 
 
+#: ``md_standard_uri`` of the run-metadata record (a URN: the JSON layout is accessmap's own).
+METADATA_URI = "urn:accessmap:run-metadata:1"
+
+_GPKG_METADATA_DDL = (
+    """CREATE TABLE IF NOT EXISTS gpkg_metadata (
+    id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,
+    md_scope TEXT NOT NULL DEFAULT 'dataset',
+    md_standard_uri TEXT NOT NULL,
+    mime_type TEXT NOT NULL DEFAULT 'text/xml',
+    metadata TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (
+    reference_scope TEXT NOT NULL,
+    table_name TEXT,
+    column_name TEXT,
+    row_id_value INTEGER,
+    timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    md_file_id INTEGER NOT NULL,
+    md_parent_id INTEGER,
+    CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+    CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_extensions (
+    table_name TEXT,
+    column_name TEXT,
+    extension_name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",
+)
+
+
+def _write_gpkg_metadata(path: Path, rec: Mapping[str, Any]) -> None:
+    """Record ``rec`` with the GeoPackage metadata extension (OGC 12-128r18, annex F.8).
+
+    One ``gpkg_metadata`` row (scope ``dataset``, ``application/json``) referenced from
+    ``gpkg_metadata_reference`` with scope ``geopackage``, and the extension registered in
+    ``gpkg_extensions``. Written with sqlite3 rather than as GDAL dataset metadata: GDAL's
+    own format makes every later read-only open leave a ``.aux.xml`` side-car next to the
+    file.
+    """
+    definition = "http://www.geopackage.org/spec120/#extension_metadata"
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            for ddl in _GPKG_METADATA_DDL:
+                con.execute(ddl)
+            for table in ("gpkg_metadata", "gpkg_metadata_reference"):
+                exists = con.execute(
+                    "SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                    "extension_name = 'gpkg_metadata'",
+                    (table,),
+                ).fetchone()
+                if not exists:
+                    con.execute(
+                        "INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_metadata', ?, "
+                        "'read-write')",
+                        (table, definition),
+                    )
+            cur = con.execute(
+                "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+                "VALUES ('dataset', ?, 'application/json', ?)",
+                (METADATA_URI, json.dumps(rec, ensure_ascii=False, sort_keys=True, indent=1)),
+            )
+            con.execute(
+                "INSERT INTO gpkg_metadata_reference (reference_scope, md_file_id) "
+                "VALUES ('geopackage', ?)",
+                (cur.lastrowid,),
+            )
+    finally:
+        con.close()
+
+
 def to_geopackage(
     layers: Mapping[str, pd.DataFrame],
     path: str | os.PathLike[str],
@@ -358,12 +430,6 @@ def to_geopackage(
     tmp = _tmp_sibling(path)
     written: dict[str, tuple[GeometryKind | None, str, list[str]]] = {}
     try:
-        dataset_md = {
-            "ACCESSMAP_RUN_METADATA": json.dumps(rec, ensure_ascii=False, sort_keys=True),
-            "ACCESSMAP_VERSION": str(rec.get("accessmap_version", "")),
-            "ACCESSMAP_ENGINE": str(rec.get("engine") or ", ".join(rec.get("engines") or [])),
-            "ACCESSMAP_WRITTEN": str(rec.get("written", "")),
-        }
         first = True
         skipped = [n for n, df in layers.items() if len(df.columns) == 0]
         for name in skipped:
@@ -383,7 +449,6 @@ def to_geopackage(
                 append=not first,
                 promote_to_multi=kind in ("polygon", "line"),
                 geometry_type="Unknown" if empty_geo else None,
-                dataset_metadata=dataset_md if first else None,
                 dataset_options={"VERSION": "1.2"} if first else None,
                 layer_options={"IDENTIFIER": name, "DESCRIPTION": desc},
             )
@@ -402,6 +467,7 @@ def to_geopackage(
                     table, tmp, layer="layer_styles", driver="GPKG", append=True,
                     layer_options={"FID": "id"},
                 )  # fmt: skip
+        _write_gpkg_metadata(tmp, rec)
         # integrity check before replacing anything: every layer present with all its rows
         present = {str(n) for n, _ in pyogrio.list_layers(tmp)}
         for name, df in layers.items():
@@ -416,10 +482,6 @@ def to_geopackage(
             raise OutputExistsError(
                 f"{path} already exists: pass --overwrite (overwrite=True) to replace it"
             )
-        # GDAL also mirrors dataset metadata into a PAM side-car (.aux.xml); the GeoPackage
-        # itself holds it in gpkg_metadata, so the side-car is redundant: drop it.
-        with contextlib.suppress(FileNotFoundError):
-            Path(f"{tmp}.aux.xml").unlink()
         os.replace(tmp, path)
     except AccessmapError:
         _remove_quietly(tmp)

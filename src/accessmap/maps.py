@@ -98,14 +98,21 @@ def uses_road_network(layers: Mapping[str, pd.DataFrame], metadata: Mapping[str,
 
 def attribution_text(layers: Mapping[str, pd.DataFrame], metadata: Mapping[str, Any]) -> str:
     """Attribution line: data sources from the run metadata, plus OpenStreetMap when a road
-    network was used (ODbL requires "© OpenStreetMap contributors")."""
+    network was used (ODbL requires "© OpenStreetMap contributors").
+
+    Each source's ``attribution`` (else publisher, else name) is listed once, without its
+    own "Source :" prefix, after a single "Sources :".
+    """
     parts: list[str] = []
     for src in metadata.get("sources") or []:
         if isinstance(src, Mapping):
-            text = src.get("attribution") or src.get("publisher") or src.get("name")
-            if text and "OpenStreetMap" not in str(text) and str(text) not in parts:
-                parts.append(str(text))
-    text = "; ".join(parts) if parts else DEFAULT_SOURCES
+            text = str(src.get("attribution") or src.get("publisher") or src.get("name") or "")
+            for prefix in ("Sources :", "Source :", "Sources:", "Source:"):
+                if text.startswith(prefix):
+                    text = text[len(prefix) :].strip()
+            if text and "OpenStreetMap" not in text and text not in parts:
+                parts.append(text)
+    text = "Sources : " + "; ".join(parts) if parts else DEFAULT_SOURCES
     if uses_road_network(layers, metadata):
         text += f"; roads {OSM_ATTRIBUTION}"
     return text
@@ -413,15 +420,11 @@ def plot_map(
     subtitle = _subtitle(com[mask], indicator, metadata)
     if subtitle:
         fig.text(0.02, 0.918, subtitle, fontsize=9.5, va="center", color="#333333")
-    fig.text(
-        0.02,
-        0.025,
-        f"{attribution_text(layers, metadata)}.  Map: accessmap "
-        f"{metadata.get('version') or metadata.get('accessmap_version') or ''}".rstrip(),
-        fontsize=6.5,
-        color="#444444",
-        wrap=True,
-    )
+    version = metadata.get("version") or metadata.get("accessmap_version") or ""
+    credit = f"{attribution_text(layers, metadata)}. Map: accessmap {version}".rstrip()
+    width = 230 if landscape else 160  # characters per line at 6.5 pt on A4
+    fig.text(0.02, 0.012, textwrap.fill(credit, width), fontsize=6.5, color="#444444",
+             va="bottom")  # fmt: skip
     return fig
 
 

@@ -479,6 +479,8 @@ def build_report(
     # 4. siting -----------------------------------------------------------------------------
     if n_sites and sites is not None:
         s = pd.DataFrame(sites.drop(columns="geometry", errors="ignore")).sort_values("rank")
+        if float(total["pop_beyond"]) > 0:
+            s["share_of_beyond"] = s["cumulative_pop"].astype(float) / float(total["pop_beyond"])
         parts.append(f"<h2>4. Where {n_sites} new health centres would help most</h2>")
         parts.append(
             "<p class='note'>Greedy maximal covering location (Church &amp; ReVelle 1974): each "
@@ -494,7 +496,7 @@ def build_report(
             ("epci_nom", "EPCI", None),
             ("gain_pop", "People newly covered", _num),
             ("cumulative_pop", "Cumulative", _num),
-            ("cumulative_share", "Cumulative share", _pct),
+            ("share_of_beyond", f"Share of the people beyond {thr:g} min", _pct),
         ]
         parts.append(_table(s, [c for c in scols if c[0] in s.columns]))
 
@@ -562,7 +564,8 @@ def build_report(
         "convention when only head counts are known: an assumption); demand standardised by "
         "age with the DREES consumption weights aggregated to 0–19, 20–64 and 65+ (census "
         "2021; an approximation of the 5-year bands). Below 2.5 = under-served.</li>"
-        f"<li><b>Need ranking.</b> {_criteria_text(metadata)}</li>"
+        f"<li><b>Need ranking.</b> {_criteria_text(metadata).replace('{threshold}', f'{thr:g}')}"
+        "</li>"
         "<li><b>New centres.</b> Greedy maximal covering location with existing GPs fixed; "
         "candidates are commune points.</li>"
         "<li><b>Known limits.</b> GPs from BPE 2019 (liberal GPs only, head counts, not FTE); "
