@@ -236,29 +236,39 @@ class TestAndorra:
 
     def test_osmnx_comparable_simplified_count(self, data_dir: Path) -> None:
         """SOURCES-roads.md: osmnx, drivable classes without service, access private/no
-        dropped, largest SCC, simplified: 1,656 nodes. osmnx counts a node with parallel
-        edges as an endpoint; we merge parallel edges, so allow a difference of 2."""
-        from accessmap.network_osm import DRIVABLE_HIGHWAYS, build_from_osm
+        dropped, largest SCC, simplified: 1,656 nodes. Same filter here; osmnx's endpoint
+        rule applied to the same segments kept as a multigraph (osmnx keeps parallel edges,
+        which make a node an endpoint) must give exactly 1,656."""
+        from accessmap.network_osm import DRIVABLE_HIGHWAYS, build_from_osm, read_osm_ways
 
-        net = build_from_osm(
-            data_dir / f"{ANDORRA}.pbf",
-            highway_classes=DRIVABLE_HIGHWAYS - {"service"},
-            denied_access={"no", "private"},
-        )
-        out_deg = np.diff(net.indptr)
-        in_deg = np.bincount(net.indices, minlength=net.n_nodes)
-        src = net.edge_sources()
-        nbrs: list[set[int]] = [set() for _ in range(net.n_nodes)]
-        for a, b in zip(src.tolist(), net.indices.tolist(), strict=True):
-            nbrs[a].add(b)
-            nbrs[b].add(a)
-        deg = out_deg + in_deg
-        endpoints = sum(
-            1
-            for i in range(net.n_nodes)
-            if in_deg[i] == 0 or out_deg[i] == 0 or not (len(nbrs[i]) == 2 and deg[i] in (2, 4))
-        )
-        assert abs(endpoints - 1656) <= 2
+        kw = {
+            "highway_classes": DRIVABLE_HIGHWAYS - {"service"},
+            "denied_access": {"no", "private"},
+        }
+        path = data_dir / f"{ANDORRA}.pbf"
+        net = build_from_osm(path, **kw)  # type: ignore[arg-type]
+        keep = set(net.node_ids.tolist())
+        ways = read_osm_ways(path, **kw)  # type: ignore[arg-type]
+        same = ways.node_way[1:] == ways.node_way[:-1]
+        a = ways.node_ref[:-1][same]
+        b = ways.node_ref[1:][same]
+        direction = ways.way_oneway[ways.node_way[:-1][same]]
+        g = nx.MultiDiGraph()
+        for x, y, d in zip(a.tolist(), b.tolist(), direction.tolist(), strict=True):
+            if x in keep and y in keep:
+                if d >= 0:
+                    g.add_edge(x, y)
+                if d <= 0:
+                    g.add_edge(y, x)
+        assert g.number_of_nodes() == net.n_nodes
+
+        def is_endpoint(n: int) -> bool:  # osmnx.simplification._is_endpoint, default rules
+            nbrs = set(g.predecessors(n)) | set(g.successors(n))
+            if n in nbrs or g.in_degree(n) == 0 or g.out_degree(n) == 0:
+                return True
+            return not (len(nbrs) == 2 and g.degree(n) in (2, 4))
+
+        assert sum(is_endpoint(n) for n in g.nodes) == 1656
 
 
 # Small OSM XML files: node 1..9 around Toulouse (lon ~1.44, lat ~43.60).
