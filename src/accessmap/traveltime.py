@@ -116,7 +116,7 @@ class NetworkLike(Protocol):
 
 
 def _warn(msg: str) -> None:
-    log.warning(msg)
+    # a warning, not a log record: callers filter or record it; the CLI prints it on stderr
     warnings.warn(msg, TravelTimeWarning, stacklevel=3)
 
 

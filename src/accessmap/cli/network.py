@@ -1,5 +1,362 @@
-"""CLI commands for the network stage (placeholder until the stage lands)."""
+"""CLI commands for the network stage: ``accessmap network build`` and ``accessmap times ...``.
+
+* ``accessmap network build ROADFILE``: build (or load from the cache) the drivable graph of
+  an OSM file or a node/edge table pair; prints nodes, edges, what was dropped and the cache
+  file.
+* ``accessmap times nearest ORIGINS FACILITIES --out FILE``: nearest facility per origin.
+* ``accessmap times matrix ORIGINS FACILITIES --cutoff 20 --out FILE``: long table.
+* ``accessmap times isochrones FACILITIES --thresholds 5,10,15 --out FILE``: polygons.
+
+Point inputs: any vector file geopandas reads (GeoPackage, GeoJSON, Parquet, ...), or a CSV
+with ``lon``/``lat`` (WGS84) or ``x``/``y`` (EPSG:2154) columns; ids from ``--id-col``
+(default ``id``, else ``insee``). Geographic inputs are reprojected to EPSG:2154 here, at the
+user boundary (the library itself refuses them). With ``--roads`` the road-network engine is
+used, otherwise the crow-fly engine. Outputs are written by extension (``.gpkg``, ``.csv``,
+``.parquet``) to a temporary file then renamed; an existing file is kept unless
+``--overwrite``.
+"""
 
 from __future__ import annotations
 
-from accessmap.cli import app  # noqa: F401
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from accessmap.cli import app
+from accessmap.cli._common import STATE
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+network_app = typer.Typer(
+    help="Road networks: build and cache the drivable graph.", no_args_is_help=True
+)
+times_app = typer.Typer(
+    help="Travel times: nearest facility, bounded table, isochrones.", no_args_is_help=True
+)
+app.add_typer(network_app, name="network")
+app.add_typer(times_app, name="times")
+
+_ID_FALLBACKS = ("id", "insee", "supply_id", "cell_id", "facility_id")
+
+RoadsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--roads",
+        help="Road file (.osm.pbf/.osm/.osm.bz2 or a *_edges.csv table); crow-fly if omitted.",
+    ),
+]
+ProfileOption = Annotated[str, typer.Option(help="Speed profile (see accessmap.speeds).")]
+OutOption = Annotated[
+    Path, typer.Option("--out", "-o", help="Output file: .gpkg, .csv or .parquet.")
+]
+OverwriteOption = Annotated[bool, typer.Option(help="Replace an existing output file.")]
+IdColOption = Annotated[
+    str | None,
+    typer.Option("--id-col", help="Id column of the point files (default: id, then insee)."),
+]
+MaxSnapOption = Annotated[
+    float, typer.Option(help="Road engine: points farther from the network are not routed (m).")
+]
+AccessOption = Annotated[
+    float, typer.Option(help="Road engine: speed of the access leg to the network (km/h).")
+]
+SpeedOption = Annotated[
+    float | None, typer.Option(help="Crow-fly engine: average speed (km/h); default 60.")
+]
+DetourOption = Annotated[
+    float | None, typer.Option(help="Crow-fly engine: detour factor; default 1.4.")
+]
+
+
+def _echo(text: str) -> None:
+    if not STATE.quiet:
+        typer.echo(text)
+
+
+@contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Show library warnings (e.g. rows with NaN times) as one line each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                typer.echo(f"accessmap: warning: {w.message}", err=True)
+
+
+# ------------------------------------------------------------------ network build
+
+
+@network_app.command("build")
+def build(
+    roadfile: Annotated[Path, typer.Argument(help="OSM file or *_edges.csv / *_nodes.csv.")],
+    nodes: Annotated[
+        Path | None, typer.Option(help="Node table, when not next to the edge table.")
+    ] = None,
+    profile: ProfileOption = "osrm-car",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Cache directory (default: $ACCESSMAP_CACHE_DIR).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild, write nothing.")] = False,
+) -> None:
+    """Build the drivable graph of ROADFILE (largest strongly connected component) and cache it."""
+    from accessmap.network import load_network
+
+    net = load_network(
+        roadfile, nodes=nodes, profile=profile, cache_dir=cache_dir, use_cache=not no_cache
+    )
+    meta = net.meta
+    _echo(f"nodes: {net.n_nodes:,}")
+    _echo(f"edges: {net.n_edges:,}")
+    _echo(
+        f"dropped: {meta.get('nodes_dropped', 0):,} nodes, {meta.get('edges_dropped', 0):,} "
+        "edges outside the largest strongly connected component"
+    )
+    _echo(f"profile: {meta.get('profile', profile)}")
+    _echo(f"cache: {meta.get('cache', 'off')} {meta.get('cache_file', '')}".rstrip())
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def read_points(path: Path, *, id_col: str | None, what: str) -> gpd.GeoDataFrame:
+    """Read a point file into EPSG:2154 with the ids in the index."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from accessmap.config import SOURCE_CRS, WORKING_CRS
+    from accessmap.errors import DataNotFoundError, MissingColumnError, UnreadableFileError
+
+    if not path.exists():
+        raise DataNotFoundError(f"{what} file {path} not found; check the path")
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        df = pd.read_csv(path, dtype={c: str for c in _ID_FALLBACKS})
+        if {"lon", "lat"} <= set(df.columns):
+            gdf = gpd.GeoDataFrame(
+                df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=SOURCE_CRS
+            )
+        elif {"x", "y"} <= set(df.columns):
+            gdf = gpd.GeoDataFrame(
+                df, geometry=gpd.points_from_xy(df["x"], df["y"]), crs=WORKING_CRS
+            )
+        else:
+            raise MissingColumnError(
+                f"{path}: a CSV of points needs lon/lat (WGS84) or x/y (EPSG:2154) columns; "
+                f"found {list(df.columns)}"
+            )
+    else:
+        try:
+            gdf = gpd.read_parquet(path) if name.endswith(".parquet") else gpd.read_file(path)
+        except Exception as exc:
+            raise UnreadableFileError(
+                f"{path}: cannot read {what} ({type(exc).__name__}: {exc}); give a GeoPackage, "
+                "GeoJSON, GeoParquet or a CSV with lon/lat"
+            ) from exc
+    cols = [id_col] if id_col else [c for c in _ID_FALLBACKS if c in gdf.columns][:1]
+    if not cols or cols[0] not in gdf.columns:
+        raise MissingColumnError(
+            f"{path}: no id column {id_col or ' / '.join(_ID_FALLBACKS)!r} in {what}; "
+            f"columns are {list(gdf.columns)}; pass --id-col"
+        )
+    gdf = gdf.set_index(cols[0])
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        gdf = gdf.to_crs(WORKING_CRS)
+    return gdf
+
+
+def _engine(
+    roads: Path | None,
+    *,
+    profile: str,
+    max_snap_m: float,
+    access_speed_kmh: float,
+    speed_kmh: float | None,
+    detour_factor: float | None,
+) -> Any:
+    from accessmap.traveltime import CrowFlyEngine, NetworkEngine
+
+    if roads is None:
+        kwargs: dict[str, Any] = {}
+        if speed_kmh is not None:
+            kwargs["speed_kmh"] = speed_kmh
+        if detour_factor is not None:
+            kwargs["detour_factor"] = detour_factor
+        return CrowFlyEngine(**kwargs)
+    from accessmap.network import load_network
+
+    net = load_network(roads, profile=profile)
+    return NetworkEngine(net, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+
+
+def write_output(df: pd.DataFrame, out: Path, *, overwrite: bool, layer: str) -> Path:
+    """Write a (Geo)DataFrame by extension, atomically; refuse to overwrite without the flag."""
+    import geopandas as gpd
+
+    from accessmap.errors import ConfigError, OutputExistsError
+
+    name = out.name.lower()
+    kind = next((k for k in (".gpkg", ".csv", ".parquet") if name.endswith(k)), None)
+    if kind is None:
+        raise ConfigError(f"output {out}: unknown extension; use .gpkg, .csv or .parquet")
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"output {out} exists; pass --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=kind, dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if kind == ".gpkg":
+            tmp.unlink()  # let GDAL create a fresh GeoPackage
+            if isinstance(df, gpd.GeoDataFrame):
+                df.to_file(tmp, layer=layer, driver="GPKG")
+            else:
+                import pyogrio
+
+                pyogrio.write_dataframe(df, tmp, layer=layer, driver="GPKG")
+        elif kind == ".csv":
+            frame = (
+                df.drop(columns="geometry").assign(geometry_wkt=df.geometry.to_wkt())
+                if isinstance(df, gpd.GeoDataFrame)
+                else df
+            )
+            frame.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _done(out: Path, n: int, what: str, engine: str) -> None:
+    _echo(f"wrote {n:,} {what} to {out} (engine: {engine})")
+
+
+# ------------------------------------------------------------------ times commands
+
+
+@times_app.command("nearest")
+def nearest_cmd(
+    origins: Annotated[Path, typer.Argument(help="Origin points (where people live).")],
+    facilities: Annotated[Path, typer.Argument(help="Facility points (e.g. GP practices).")],
+    out: OutOption,
+    roads: RoadsOption = None,
+    profile: ProfileOption = "osrm-car",
+    id_col: IdColOption = None,
+    facility_id_col: Annotated[
+        str | None, typer.Option(help="Id column of FACILITIES (default: as --id-col).")
+    ] = None,
+    max_snap_m: MaxSnapOption = 1000.0,
+    access_speed_kmh: AccessOption = 15.0,
+    speed_kmh: SpeedOption = None,
+    detour_factor: DetourOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Time from every origin to its nearest facility."""
+    import geopandas as gpd
+
+    o = read_points(origins, id_col=id_col, what="origins")
+    f = read_points(facilities, id_col=facility_id_col or id_col, what="facilities")
+    eng = _engine(
+        roads,
+        profile=profile,
+        max_snap_m=max_snap_m,
+        access_speed_kmh=access_speed_kmh,
+        speed_kmh=speed_kmh,
+        detour_factor=detour_factor,
+    )
+    with _warnings_to_stderr():
+        res = eng.nearest(o, f)
+    res.index.name = "origin_id"
+    table = gpd.GeoDataFrame(res.reset_index(), geometry=o.geometry.to_numpy(), crs=o.crs)
+    write_output(table, out, overwrite=overwrite, layer="nearest")
+    _done(out, len(table), "origins", eng.name)
+
+
+@times_app.command("matrix")
+def matrix_cmd(
+    origins: Annotated[Path, typer.Argument(help="Origin points.")],
+    facilities: Annotated[Path, typer.Argument(help="Facility points.")],
+    out: OutOption,
+    cutoff: Annotated[float, typer.Option(help="Keep pairs within this many minutes.")] = 20.0,
+    roads: RoadsOption = None,
+    profile: ProfileOption = "osrm-car",
+    id_col: IdColOption = None,
+    facility_id_col: Annotated[
+        str | None, typer.Option(help="Id column of FACILITIES (default: as --id-col).")
+    ] = None,
+    max_snap_m: MaxSnapOption = 1000.0,
+    access_speed_kmh: AccessOption = 15.0,
+    speed_kmh: SpeedOption = None,
+    detour_factor: DetourOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Long table from_id, to_id, travel_time_min of every pair within --cutoff."""
+    o = read_points(origins, id_col=id_col, what="origins")
+    f = read_points(facilities, id_col=facility_id_col or id_col, what="facilities")
+    eng = _engine(
+        roads,
+        profile=profile,
+        max_snap_m=max_snap_m,
+        access_speed_kmh=access_speed_kmh,
+        speed_kmh=speed_kmh,
+        detour_factor=detour_factor,
+    )
+    with _warnings_to_stderr():
+        res = eng.matrix(o, f, cutoff_min=cutoff)
+    write_output(res, out, overwrite=overwrite, layer="matrix")
+    _done(out, len(res), "pairs", eng.name)
+
+
+@times_app.command("isochrones")
+def isochrones_cmd(
+    facilities: Annotated[Path, typer.Argument(help="Facility points.")],
+    out: OutOption,
+    thresholds: Annotated[
+        str, typer.Option(help="Thresholds in minutes, comma-separated.")
+    ] = "5,10,15,20,30",
+    roads: RoadsOption = None,
+    profile: ProfileOption = "osrm-car",
+    id_col: IdColOption = None,
+    max_snap_m: MaxSnapOption = 1000.0,
+    access_speed_kmh: AccessOption = 15.0,
+    speed_kmh: SpeedOption = None,
+    detour_factor: DetourOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Isochrone polygons per facility and threshold (reached network, or crow-fly buffers)."""
+    from accessmap.errors import ConfigError
+
+    try:
+        thr = [float(t) for t in thresholds.split(",") if t.strip()]
+    except ValueError as exc:
+        raise ConfigError(
+            f"--thresholds must be minutes separated by commas, e.g. 5,10,15; got {thresholds!r}"
+        ) from exc
+    f = read_points(facilities, id_col=id_col, what="facilities")
+    eng = _engine(
+        roads,
+        profile=profile,
+        max_snap_m=max_snap_m,
+        access_speed_kmh=access_speed_kmh,
+        speed_kmh=speed_kmh,
+        detour_factor=detour_factor,
+    )
+    with _warnings_to_stderr():
+        res = eng.isochrones(f, thresholds_min=thr)
+    write_output(res, out, overwrite=overwrite, layer="isochrones")
+    _done(out, len(res), "isochrones", eng.name)
