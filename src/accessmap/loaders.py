@@ -20,6 +20,13 @@ import pandas as pd
 from accessmap import validate as v
 from accessmap.datadir import dataset_path
 from accessmap.errors import DataNotFoundError, UnreadableFileError
+from accessmap.loaders_bpe import (
+    UnmatchedCodeWarning,
+    load_bpe,
+    load_bpe_geolocated,
+    load_commune_code_map,
+    map_commune_codes,
+)
 from accessmap.loaders_common import (
     COMMUNE_CODE_PATTERN,
     EPCI_SIREN_PATTERN,
@@ -27,6 +34,14 @@ from accessmap.loaders_common import (
     dep_of,
     filter_deps,
     norm_deps,
+)
+from accessmap.loaders_finess import load_finess
+from accessmap.loaders_grid import load_population_grid
+from accessmap.loaders_supply import (
+    load_emergency,
+    load_gp_supply,
+    load_health_centres,
+    load_hospitals,
 )
 
 if TYPE_CHECKING:
@@ -36,13 +51,24 @@ __all__ = [
     "COMMUNE_CODE_PATTERN",
     "EPCI_SIREN_PATTERN",
     "RoadFormat",
+    "UnmatchedCodeWarning",
     "detect_road_format",
+    "load_bpe",
+    "load_bpe_geolocated",
+    "load_commune_code_map",
     "load_commune_origins",
     "load_communes",
     "load_departements",
+    "load_emergency",
     "load_epci",
+    "load_finess",
+    "load_gp_supply",
+    "load_health_centres",
+    "load_hospitals",
     "load_population_by_age",
+    "load_population_grid",
     "load_priority_zones",
+    "map_commune_codes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -433,34 +459,3 @@ def detect_road_format(path: str | Path) -> RoadFormat:
         f"{p.name}: unknown road-network format; use .osm.pbf, .osm, .osm.bz2 or node/edge CSV "
         "tables (see data/README.md)"
     )
-
-
-from accessmap.loaders_bpe import (  # noqa: E402
-    UnmatchedCodeWarning,
-    load_bpe,
-    load_bpe_geolocated,
-    load_commune_code_map,
-    map_commune_codes,
-)
-from accessmap.loaders_finess import load_finess  # noqa: E402
-from accessmap.loaders_grid import load_population_grid  # noqa: E402
-from accessmap.loaders_supply import (  # noqa: E402
-    load_emergency,
-    load_gp_supply,
-    load_health_centres,
-    load_hospitals,
-)
-
-__all__ += [
-    "UnmatchedCodeWarning",
-    "load_bpe",
-    "load_bpe_geolocated",
-    "load_commune_code_map",
-    "load_emergency",
-    "load_finess",
-    "load_gp_supply",
-    "load_health_centres",
-    "load_hospitals",
-    "load_population_grid",
-    "map_commune_codes",
-]
