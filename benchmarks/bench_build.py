@@ -9,6 +9,9 @@ Cases (each runs in a fresh ``spawn`` process, so that its peak memory is its ow
   every ``highway`` way, simplified, largest weakly connected component) followed by
   ``add_edge_speeds`` and ``add_edge_travel_times``: what an analyst would run by hand;
 * ``cached reload andorra``: :func:`load_network` hitting its ``.npz`` cache;
+* ``build synthetic .osm.pbf``: :meth:`RoadNetwork.from_osm` on a generated OSM file of
+  ``--osm-nodes`` nodes (default 1,500,000; :func:`write_grid_osm`), to show how the OSM
+  path scales (time and peak memory) at regional size, where no real file is available;
 * ``from_arrays 1.5M`` and ``cached reload 1.5M``: :meth:`RoadNetwork.from_arrays` and
   :meth:`RoadNetwork.load` on the generated road-like graph of
   :mod:`benchmarks.generate` with 1,500,000 nodes (issue 3 targets: reload under 1 s,
@@ -65,6 +68,74 @@ def _data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def write_grid_osm(path: str | os.PathLike[str], n_nodes: int, *, seed: int = 7) -> Path:
+    """Write a road-like OSM file: a jittered lattice of streets, for build benchmarks.
+
+    ``side = ceil(sqrt(n_nodes))`` rows and columns of nodes 150 m apart (lon/lat around
+    Toulouse), jittered by up to 30 % of the spacing; every row and column is cut into ways
+    of 10 segments (OSM ways average about 10 nodes). Classes by line, as in
+    :mod:`benchmarks.generate`: every 100th line motorway (one way per direction of travel
+    alternately), every 25th primary, every 8th secondary, the rest residential; 30 % of
+    the ways carry a ``maxspeed`` (half numeric, half ``FR:urban``/``FR:rural``), 5 % of
+    residential ways are ``oneway=yes``. Deterministic for a given ``seed``.
+    """
+    import math
+
+    import numpy as np
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    rng = np.random.default_rng(seed)
+    side = math.ceil(math.sqrt(n_nodes))
+    dlat = 150.0 / 111_320.0
+    dlon = dlat / math.cos(math.radians(43.6))
+    jit = rng.uniform(-0.3, 0.3, size=(side * side, 2))
+    out = Path(path)
+    out.unlink(missing_ok=True)
+    writer = osmium.SimpleWriter(str(out))
+    try:
+        for k in range(side * side):
+            i, j = divmod(k, side)
+            writer.add_node(
+                Node(
+                    id=k + 1,
+                    location=(1.0 + (j + jit[k, 0]) * dlon, 43.0 + (i + jit[k, 1]) * dlat),
+                )
+            )
+        wid = 1
+        for line in range(side):
+            cls = (
+                "motorway"
+                if line % 100 == 0
+                else "primary"
+                if line % 25 == 0
+                else "secondary"
+                if line % 8 == 0
+                else "residential"
+            )
+            for horizontal in (True, False):
+                for s0 in range(0, side - 1, 10):
+                    idx = range(s0, min(s0 + 11, side))
+                    refs = [
+                        (line * side + t + 1) if horizontal else (t * side + line + 1) for t in idx
+                    ]
+                    tags = {"highway": cls}
+                    r = rng.random()
+                    if r < 0.15:
+                        tags["maxspeed"] = {"motorway": "130", "primary": "80"}.get(cls, "50")
+                    elif r < 0.30:
+                        tags["maxspeed"] = "FR:urban" if cls == "residential" else "FR:rural"
+                    if cls == "motorway" and line % 200 == 0:
+                        refs.reverse()  # alternate carriageway direction
+                    if cls == "residential" and rng.random() < 0.05:
+                        tags["oneway"] = "yes"
+                    writer.add_way(Way(id=wid, nodes=refs, tags=tags))
+                    wid += 1
+    finally:
+        writer.close()
+    return out
+
+
 # ---------------------------------------------------------------------- cases (child side)
 def _warm_imports() -> None:
     """Import the builder modules before timing (imports are a per-process cost)."""
@@ -109,6 +180,17 @@ def _case_osmnx(path: str) -> Callable[[], Any]:
     return run
 
 
+def _case_accessmap_from_osm(path: str) -> Callable[[], Any]:
+    from accessmap.network import RoadNetwork
+
+    _warm_imports()
+
+    def run() -> Any:
+        return RoadNetwork.from_osm(path)
+
+    return run
+
+
 def _case_npz_reload(npz: str) -> Callable[[], Any]:
     from accessmap.network import RoadNetwork
 
@@ -137,6 +219,7 @@ _CASES: dict[str, Callable[..., Callable[[], Any]]] = {
     "accessmap_build": _case_accessmap_build,
     "accessmap_reload": _case_accessmap_reload,
     "osmnx_build": _case_osmnx,
+    "accessmap_from_osm": _case_accessmap_from_osm,
     "npz_reload": _case_npz_reload,
     "from_arrays": _case_from_arrays,
 }
@@ -173,6 +256,7 @@ def bench_build(
     data_dir: str | os.PathLike[str] | None = None,
     *,
     region_nodes: int = REGION_NODES,
+    osm_nodes: int = REGION_NODES,
     osmnx: bool = True,
 ) -> list[dict[str, Any]]:
     """Time graph builds and cached reloads; return one row per case.
@@ -184,6 +268,8 @@ def bench_build(
         ``../shared/data``).
     region_nodes : int, keyword-only
         Size of the generated regional graph (default 1,500,000; 0 skips those cases).
+    osm_nodes : int, keyword-only
+        Nodes of the generated OSM file (default 1,500,000; 0 skips that case).
     osmnx : bool, keyword-only
         Include the osmnx case (about 15 s on the 2-core machine).
 
@@ -216,6 +302,13 @@ def bench_build(
             {"case": "cached reload andorra", "tool": "accessmap"}
             | _run_isolated("accessmap_reload", pbf, tmp)
         )
+        if osm_nodes > 0:
+            grid = write_grid_osm(Path(tmp) / "grid.osm.pbf", osm_nodes)
+            rows.append(
+                {"case": f"build synthetic .osm.pbf {osm_nodes:,} nodes", "tool": "accessmap"}
+                | _run_isolated("accessmap_from_osm", str(grid))
+            )
+            grid.unlink()
         if region_nodes > 0:
             from benchmarks.generate import generate_road_graph
 
@@ -261,10 +354,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--nodes", type=int, default=REGION_NODES)
+    ap.add_argument("--osm-nodes", type=int, default=REGION_NODES)
     ap.add_argument("--no-osmnx", action="store_true")
     ap.add_argument("--json", action="store_true")
     ns = ap.parse_args()
-    rows = bench_build(ns.data_dir, region_nodes=ns.nodes, osmnx=not ns.no_osmnx)
+    rows = bench_build(
+        ns.data_dir, region_nodes=ns.nodes, osm_nodes=ns.osm_nodes, osmnx=not ns.no_osmnx
+    )
     if ns.json:
         print(json.dumps(rows, indent=2))
     else:

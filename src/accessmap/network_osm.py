@@ -44,6 +44,7 @@ and keeps the largest strongly connected component.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from array import array
@@ -205,24 +206,22 @@ class _WayHandler(osmium.SimpleHandler):  # type: ignore[misc]
             direction = 0
         nodes = w.nodes
         k = len(self.highway)
-        try:
-            lons = [nd.lon for nd in nodes]
-            lats = [nd.lat for nd in nodes]
+        try:  # one pass over the node list: each access builds a NodeRef in Python
+            data = [(nd.ref, nd.lon, nd.lat) for nd in nodes]
         except osmium.InvalidLocationError:
-            lons, lats = [], []
+            data = []
             for nd in nodes:
                 loc = nd.location
                 if loc.valid():
-                    lons.append(loc.lon)
-                    lats.append(loc.lat)
+                    data.append((nd.ref, loc.lon, loc.lat))
                 else:
-                    lons.append(float("nan"))
-                    lats.append(float("nan"))
+                    data.append((nd.ref, math.nan, math.nan))
                     self.counts["way_nodes_missing"] += 1
-        self.ref.extend(nd.ref for nd in nodes)
+        refs, lons, lats = zip(*data, strict=True)
+        self.ref.extend(refs)
         self.lon.extend(lons)
         self.lat.extend(lats)
-        self.node_way.extend([k] * len(lons))
+        self.node_way.extend([k] * len(data))
         self.highway.append(hw)
         self.maxspeed.append(tags.get("maxspeed"))
         self.maxspeed_fwd.append(tags.get("maxspeed:forward"))
