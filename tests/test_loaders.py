@@ -767,3 +767,34 @@ def test_load_finess_bad(tmp_path: Path) -> None:
     )
     with pytest.raises(DuplicateIdError, match="'460000001' appears 2 times"):
         L.load_finess(dup)
+
+
+def test_check_data_reads_official_downloads(tmp_path: Path, data_dir: Path) -> None:
+    """Downloaded official files are read by their loaders, not just listed."""
+    from accessmap.datadir import get_dataset
+    from accessmap.loaders_check import check_data
+
+    for p in data_dir.iterdir():
+        (tmp_path / p.name).symlink_to(p)
+    finess = get_dataset("finess_etalab").files[0].name
+    _finess_file(
+        tmp_path / finess,
+        [
+            _structure("460000001", "MSP DE FIGEAC", "102", "46", "603", "1200"),
+            "geolocalisation;460000001;612345.6;6392345.1;1,ATLASANTE,100,IGN;2026-01-01",
+        ],
+    )
+    with zipfile.ZipFile(tmp_path / "BPE24.zip", "w") as zf:
+        zf.writestr("BPE24.csv", "DEPCOM;TYPEQU;LAMBERT_X;LAMBERT_Y\n46042;D265;574000;6372000\n")
+    with zipfile.ZipFile(tmp_path / "bpe19_ensemble_csv.zip", "w") as zf:
+        zf.writestr(
+            "bpe19_ensemble.csv",
+            "REG;DEP;DEPCOM;DCIRIS;AN;TYPEQU;NB_EQUIP\n76;46;46042;46042;2019;D201;2\n",
+        )
+    (tmp_path / "BPE99.zip").write_bytes(b"not registered: ignored")
+    report = check_data(tmp_path, verify_checksums=False)
+    rows = {r.dataset: r for r in report.rows}
+    assert rows["finess_etalab"].status == "ok" and rows["finess_etalab"].rows == 1
+    assert rows["bpe2024_geoloc"].status == "ok" and rows["bpe2024_geoloc"].rows == 1
+    assert rows["bpe2019_ensemble"].status == "ok" and rows["bpe2019_ensemble"].rows == 1
+    assert report.ok

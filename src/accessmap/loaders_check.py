@@ -225,6 +225,31 @@ class _Checker:
     def _read_popgrid_lot_2015(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
         return self._read_grid(ds, "grid_lot")
 
+    def _read_finess_etalab(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
+        import warnings
+
+        from accessmap.loaders import load_finess
+
+        p = self.d / ds.files[0].name
+        with warnings.catch_warnings():  # establishments without coordinates: counted below
+            warnings.simplefilter("ignore")
+            f = load_finess(p)
+        return [(f"{p.name} (Occitanie)", len(f), "EPSG:2154")]
+
+    def _read_bpe2019_ensemble(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
+        from accessmap.loaders import load_bpe
+
+        p = self.d / ds.files[0].name
+        gp = load_bpe(p, data_dir=self.d)
+        return [(f"{p.name} (GP communes, Occitanie)", len(gp), "-")]
+
+    def _read_bpe2024_geoloc(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
+        from accessmap.loaders import load_bpe_geolocated
+
+        p = self.d / ds.files[0].name
+        gp = load_bpe_geolocated(p, data_dir=self.d)
+        return [(f"{p.name} (GP points, Occitanie)", len(gp), "EPSG:2154")]
+
     def _read_generic(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
         out: list[tuple[str, int | None, str]] = []
         for f in ds.files:
