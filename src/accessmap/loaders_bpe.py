@@ -185,7 +185,7 @@ def _report_unmatched(unmatched: pd.DataFrame, *, where: str, strict: bool, fix:
     )
     if strict:
         raise UnknownCodeError(msg)
-    logger.warning(msg)
+    logger.debug(msg)  # reported once, as a Python warning (filterable, testable)
     warnings.warn(msg, UnmatchedCodeWarning, stacklevel=3)
 
 

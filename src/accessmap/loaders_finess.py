@@ -165,7 +165,7 @@ def load_finess(
             f"{p.name}: {len(missing)} establishment(s) have no coordinates, e.g. "
             f"{missing['nofinesset'].iloc[0]!r}; they are excluded"
         )
-        logger.warning(msg)
+        logger.debug(msg)  # reported once, as a Python warning (filterable, testable)
         warnings.warn(msg, UnmatchedCodeWarning, stacklevel=2)
     est, xs, ys = est[located], xs[located], ys[located]
     v.require_not_empty(est, where=f"{p.name} (located establishments)")

@@ -63,7 +63,7 @@ def _at_origins(
             f"{missing['insee'].iloc[0]!r} ({int(missing['count'].sum())} equipments); they "
             "are excluded: add their origins to occitanie_admin.gpkg (layer commune_origins)"
         )
-        logger.warning(msg)
+        logger.debug(msg)  # reported once, as a Python warning (filterable, testable)
         warnings.warn(msg, UnmatchedCodeWarning, stacklevel=3)
     kept = table[known]
     geom = origins.geometry.reindex(kept["insee"]).to_numpy()
