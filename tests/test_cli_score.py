@@ -95,3 +95,22 @@ def test_score_other_threshold(tmp_path, data_dir, capsys) -> None:
     assert "Beyond 12 min of a GP" in cap.out
     com = pyogrio.read_dataframe(out, layer="communes", read_geometry=False)
     assert "within_12" in com.columns
+
+
+def test_unknown_option_is_a_usage_error(capsys) -> None:
+    code = main(["score", "--no-such-option"])
+    cap = capsys.readouterr()
+    assert code == 2
+    assert "No such option" in cap.err
+    assert "internal error" not in cap.err
+
+
+def test_version_and_help(capsys) -> None:
+    from accessmap import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"accessmap {__version__}"
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("score", "data", "network", "times", "map", "report"):
+        assert command in out

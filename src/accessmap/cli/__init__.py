@@ -73,12 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("accessmap: aborted", file=sys.stderr)
         return 130
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:  # click usage errors (typer vendors click) and the unexpected
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # "Usage: ... Error: No such option: --foo" on stderr
+            return int(exc.exit_code)
         if STATE.verbose:
             raise
         print(f"accessmap: internal error: {type(exc).__name__}: {exc} (rerun with -v)",
