@@ -308,3 +308,12 @@ def test_national_area_restricted_deps(data_dir: Path) -> None:
     assert set(area.hospitals["insee"]) <= set(area.communes["insee"])
     with pytest.raises(ConfigError, match="none of départements"):
         N.load_national_area("76", data_dir=data_dir, deps=["75"])
+
+
+def test_national_area_overseas_needs_explicit_crs(data_dir: Path) -> None:
+    with pytest.raises(CRSError, match=r"crs='EPSG:2975'"):
+        N.load_national_area("974", data_dir=data_dir)
+    area = N.load_national_area("974", data_dir=data_dir, crs=N.local_crs("974"))
+    assert area.name == "La Réunion" and len(area.communes) == 24
+    assert area.communes.crs.to_epsg() == 2975 and area.gp_supply.crs.to_epsg() == 2975
+    assert int(area.gp_supply["count"].sum()) == 865  # BPE 2019 D201, La Réunion

@@ -830,8 +830,9 @@ def load_national_area(
     deps : sequence of str, optional
         Restrict the région to these départements.
     crs : str, optional
-        Output CRS; default :func:`local_crs` of the départements (EPSG:2154 in
-        metropolitan France).
+        Output CRS. Default EPSG:2154, valid for metropolitan France only: an overseas
+        selection raises :class:`CRSError` unless ``crs=local_crs(dep)`` is given (the
+        pipeline assumes EPSG:2154; see ``docs/scaling.md``).
 
     Returns
     -------
@@ -856,7 +857,15 @@ def load_national_area(
                 f"none of départements {sorted(wanted)} is in region {region!r}: "
                 f"choose among {', '.join(resolve_region(region))}"
             )
-    out_crs = crs or local_crs(sel[0])
+    if crs is None and local_crs(sel[0]) != WORKING_CRS:
+        # the pipeline works in EPSG:2154; handing it Lambert-93 layers for a DROM would
+        # silently inflate distances by 13-88 %, so the caller must opt in to the local CRS
+        raise CRSError(
+            f"région {region!r} is overseas: EPSG:2154 is not valid there and the scoring "
+            "pipeline does not yet carry a local CRS; load it with load_national_area("
+            f"{region!r}, crs={local_crs(sel[0])!r}) and run the engines in that CRS"
+        )
+    out_crs = crs or WORKING_CRS
     communes = load_france_communes(deps=sel, data_dir=data_dir, crs=out_crs)
     origins = load_france_origins(communes=communes, crs=out_crs)
     gp = load_france_gp_supply(sel, data_dir=data_dir, origins=origins, crs=out_crs)
