@@ -124,6 +124,11 @@ def main(argv: list[str]) -> int:
             info["crs"] = layer.crs().authid()
             info["renderer"] = _renderer_info(layer)
             info["labels_enabled"] = layer.labelsEnabled()
+            info["aliases"] = {
+                f.name(): layer.attributeAlias(i)
+                for i, f in enumerate(layer.fields())
+                if layer.attributeAlias(i)
+            }
             if layer.labelsEnabled() and layer.labeling() is not None:
                 settings = layer.labeling().settings()
                 info["label_expression"] = settings.fieldName

@@ -56,6 +56,7 @@ def qgis_report(score_result, tmp_path_factory):  # type: ignore[no-untyped-def]
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     report["_layers"] = layers
+    report["_gpkg"] = str(gpkg)
     return report
 
 
@@ -146,3 +147,15 @@ def test_rendered_images_not_blank_and_use_class_colours(qgis_report, name) -> N
 def test_region_view_renders(qgis_report) -> None:
     allimg = qgis_report["all"]
     assert allimg["non_white_share"] > 0.2 and allimg["distinct_colours"] > 10
+
+
+def test_field_aliases_applied(qgis_report) -> None:
+    aliases = qgis_report["layers"]["communes"]["aliases"]
+    assert aliases["time_gp_min"] == "Car time to nearest GP (min)"
+    assert aliases["apl"].startswith("APL")
+    assert qgis_report["layers"]["sites"]["aliases"]["gain_pop"] == "People newly within 15 min"
+
+
+def test_qgis_leaves_no_side_car_files(qgis_report) -> None:
+    gpkg = Path(qgis_report["_gpkg"])
+    assert sorted(p.name for p in gpkg.parent.iterdir() if p.is_file()) == [gpkg.name]

@@ -142,7 +142,7 @@ def test_road_network_run_credits_openstreetmap(outputs) -> None:
     layers, meta = outputs
     small = {k: layers[k] for k in ("communes", "sites")}
     text = build_report(small, metadata={**meta, "engines": ["crow-fly", "road-network"]},
-                        map_dpi=40)  # fmt: skip
+                        include_maps=False)  # fmt: skip
     assert "© OpenStreetMap contributors" in text
     assert "OpenStreetMap road network" in text
 
@@ -206,3 +206,12 @@ def test_cli_report_not_a_geopackage(tmp_path, capsys) -> None:
     code = main(["report", str(bad)])
     cap = capsys.readouterr()
     assert code != 0 and "bad.gpkg" in cap.err and "Traceback" not in cap.err
+
+
+def test_what_if_table_when_asked(outputs) -> None:
+    layers, meta = outputs
+    wi = pd.DataFrame({"site_id": ["12009"], "nom": ["Arnac-sur-Dourdou"], "gain_pop": [878.0]})
+    small = {k: layers[k] for k in ("communes", "sites")}
+    text = build_report({**small, "what_if": wi}, metadata=meta, include_maps=False)
+    part = text.split("What if a centre opened in")[1].split("<h2>")[0]
+    assert "Arnac-sur-Dourdou" in part and "878" in part

@@ -494,7 +494,7 @@ def _fmt(v: Any, fmt: str = "{:.1f}") -> str:
         return html.escape(str(v))
 
 
-def _legend_html(title: str, classes: tuple[ColourClass, ...]) -> str:
+def _legend_html(title: str, classes: tuple[ColourClass, ...], attribution: str) -> str:
     rows = "".join(
         f'<div><span style="background:{c.colour};width:14px;height:14px;display:inline-block;'
         f'margin-right:6px;border:1px solid #777"></span>{html.escape(c.label)}</div>'
@@ -502,10 +502,12 @@ def _legend_html(title: str, classes: tuple[ColourClass, ...]) -> str:
     )
     return (
         '<div style="position:fixed;bottom:24px;left:12px;z-index:9999;background:white;'
-        'padding:8px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:12px sans-serif">'
+        "padding:8px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:12px sans-serif;"
+        'max-width:340px">'
         f"<b>{html.escape(title)}</b>{rows}"
         f'<div><span style="color:{SITE_COLOUR};font-size:16px">★</span> proposed new centre'
-        "</div></div>"
+        '</div><div style="margin-top:6px;font-size:9.5px;color:#444">'
+        f"{html.escape(attribution)}</div></div>"
     )
 
 
@@ -640,14 +642,8 @@ def interactive_map(
         fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     root: Any = m.get_root()
-    root.html.add_child(folium.Element(_legend_html(INDICATORS["time"][2], time_cls)))
-    att = html.escape(attribution_text(layers, metadata))
-    root.html.add_child(
-        folium.Element(
-            '<div style="position:fixed;bottom:2px;left:12px;z-index:9999;font:10px sans-serif;'
-            f'background:rgba(255,255,255,.8);padding:1px 4px">{att}</div>'
-        )
-    )
+    att = attribution_text(layers, metadata)
+    root.html.add_child(folium.Element(_legend_html(INDICATORS["time"][2], time_cls, att)))
     title = "accessmap — car time to the nearest GP"
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")

@@ -307,6 +307,7 @@ def build_report(
     top_n: int = 28,
     title: str | None = None,
     map_dpi: int = 110,
+    include_maps: bool = True,
 ) -> str:
     """Build the report as one HTML string (images embedded).
 
@@ -326,6 +327,8 @@ def build_report(
     map_dpi : int, default 110
         Resolution of the embedded maps (A4 figures; 110 dpi reads well on screen and keeps
         the file around 1-2 MB).
+    include_maps : bool, default True
+        Embed the three maps (the slowest part: about a second each).
 
     Returns
     -------
@@ -425,6 +428,8 @@ def build_report(
 
     # 2. maps -------------------------------------------------------------------------------
     parts.append("<h2>2. Maps</h2>")
+    if not include_maps:
+        parts.append("<p class='note'>Maps omitted from this report.</p>")
     maps = [
         (
             "time",
@@ -444,7 +449,7 @@ def build_report(
         maps.append(
             ("need", "Intercommunalités (EPCI) ranked by need; the 28 most in need are in red.")
         )
-    for ind, caption in maps:
+    for ind, caption in maps if include_maps else []:
         fig = plot_map(layers, indicator=ind, metadata=metadata)
         parts.append(
             f"<figure><img alt='{_e(ind)} map' src='{_png(fig, dpi=map_dpi)}'>"
@@ -499,6 +504,23 @@ def build_report(
             ("share_of_beyond", f"Share of the people beyond {thr:g} min", _pct),
         ]
         parts.append(_table(s, [c for c in scols if c[0] in s.columns]))
+
+    wi = layers.get("what_if")
+    if isinstance(wi, pd.DataFrame) and {"site_id", "gain_pop"} <= set(wi.columns) and len(wi):
+        parts.append(
+            f"<h3>What if a centre opened in …</h3><p class='note'>Each commune alone, "
+            f"given the current GPs: people newly within {thr:g} minutes.</p>"
+        )
+        parts.append(
+            _table(
+                wi,
+                [
+                    ("nom", "Commune", None),
+                    ("site_id", "INSEE", None),
+                    ("gain_pop", "People newly covered", _num),
+                ],
+            )
+        )
 
     # 5. agreement --------------------------------------------------------------------------
     off_list: list[str] | None = list(official) if official is not None else None

@@ -110,6 +110,50 @@ INDICATORS: dict[str, tuple[str, tuple[ColourClass, ...], str]] = {
 
 GeometryKind = Literal["polygon", "point", "line"]
 
+#: Readable field names shown by QGIS (attribute table, identify panel) instead of the
+#: column names; units in brackets.
+FIELD_ALIASES: dict[str, str] = {
+    "insee": "INSEE code",
+    "nom": "Commune",
+    "dep": "Département code",
+    "dep_nom": "Département",
+    "epci_siren": "EPCI SIREN",
+    "epci_nom": "EPCI",
+    "pop": "Population (2023)",
+    "pop_65p": "Aged 65+",
+    "share_65p": "Share aged 65+",
+    "gp_count": "GPs (BPE 2019)",
+    "nearest_gp_id": "Nearest GP site",
+    "time_gp_min": "Car time to nearest GP (min)",
+    "within_10": "GP within 10 min",
+    "within_15": "GP within 15 min",
+    "within_20": "GP within 20 min",
+    "within_30": "GP within 30 min",
+    "e2sfca": "E2SFCA (GPs per inhabitant)",
+    "apl": "APL (consultations / year / std. inhabitant)",
+    "apl_class": "APL class",
+    "time_emergency_min": "Car time to emergency care (min)",
+    "time_hospital_min": "Car time to hospital (min)",
+    "engine": "Travel-time engine",
+    "pop_beyond_15": "People beyond 15 min",
+    "share_beyond_15": "Share beyond 15 min",
+    "mean_time_min": "Mean time to GP (min)",
+    "worst_time_min": "Worst time to GP (min)",
+    "share_apl_below_2_5": "Share with APL below 2.5",
+    "gp_per_10k": "GPs per 10,000",
+    "need_score": "Need score",
+    "need_rank": "Need rank (1 = most in need)",
+    "official_priority": "Official priority EPCI",
+    "rank": "Rank",
+    "gain_pop": "People newly within 15 min",
+    "cumulative_pop": "Cumulative people newly covered",
+    "cumulative_share": "Cumulative share",
+    "threshold_min": "Drive time (min)",
+    "facility_id": "From",
+    "kind": "Kind",
+    "cell_id": "Cell",
+}
+
 
 @dataclass(frozen=True)
 class LayerStyle:
@@ -303,6 +347,16 @@ def _labeling(expression: str, *, size_pt: float = 9.0, bold: bool = True, point
     )
 
 
+def _aliases(columns: Sequence[str]) -> str:
+    items = "".join(
+        f"<alias field={quoteattr(c)} index={quoteattr(str(i + 1))} "
+        f"name={quoteattr(FIELD_ALIASES[c])}/>"
+        for i, c in enumerate(columns)
+        if c in FIELD_ALIASES
+    )
+    return f"<aliases>{items}</aliases>" if items else ""
+
+
 def _qml(renderer: str, *, labeling: str = "", opacity: float = 1.0) -> str:
     labels_enabled = "1" if labeling else "0"
     return (
@@ -401,7 +455,10 @@ def styles_for_layer(
     cols = set(columns)
     out: list[LayerStyle] = []
 
+    aliases = _aliases(list(columns))
+
     def add(sname: str, qml: str, desc: str, renderer: str) -> None:
+        qml = qml.replace("</qgis>\n", f"{aliases}</qgis>\n") if aliases else qml
         out.append(LayerStyle(name, sname, qml, desc, not out, renderer))
 
     if name in ("communes", "cells") and "time_gp_min" in cols:
