@@ -245,12 +245,15 @@ class RoadNetwork:
                 f"travel_time_min must be finite and >= 0, got {bad_t!r}; check the speeds "
                 "(a zero or missing speed gives an infinite time)"
             )
-        if np.unique(ids).shape[0] != n:
-            vals, counts = np.unique(ids, return_counts=True)
+        sorted_ids = np.sort(ids)
+        dup = sorted_ids[1:] == sorted_ids[:-1]
+        if dup.any():
+            first_dup = sorted_ids[1:][dup][0]
             raise BadValueError(
-                f"node_ids must be unique; {int(vals[counts > 1][0])} appears "
-                f"{int(counts[counts > 1][0])} times"
+                f"node_ids must be unique; {int(first_dup)} appears "
+                f"{int((ids == first_dup).sum())} times"
             )
+        del sorted_ids, dup
         info: dict[str, Any] = {"crs": WORKING_CRS, "nodes_in": int(n), "edges_in": int(ua.size)}
         info.update(meta or {})
 

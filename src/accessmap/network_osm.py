@@ -389,6 +389,12 @@ def build_from_osm(
     used[u] = True
     used[v] = True
     new_pos = np.cumsum(used) - 1
+    n_segments = int(a.shape[0])
+    u, v = new_pos[u], new_pos[v]
+    x, y, node_ids = x[used], y[used], node_ids[used]
+    n_tagged = int((np.isfinite(lim_f) | np.isfinite(lim_b)).sum())
+    # free the per-segment intermediates before the CSR assembly (peak memory)
+    del a, b, seg_way, length, speed_f, speed_b, direction, fwd, bwd, new_pos, used, inverse
     _tick(3)
 
     highway_counts = pd.Series(ways.way_highway).value_counts().to_dict()
@@ -400,18 +406,18 @@ def build_from_osm(
         "profile": prof.name,
         "profile_fields": prof.to_dict(),
         "osm_nodes_in_ways": int(node_ids.shape[0]),
-        "segments": int(a.shape[0]),
+        "segments": n_segments,
         "ways_by_highway": {str(k): int(v) for k, v in highway_counts.items()},
-        "maxspeed_tagged_ways": int((np.isfinite(lim_f) | np.isfinite(lim_b)).sum()),
+        "maxspeed_tagged_ways": n_tagged,
         **ways.counts,
     }
     net = RoadNetwork.from_arrays(
-        new_pos[u],
-        new_pos[v],
+        u,
+        v,
         times,
-        x[used],
-        y[used],
-        node_ids[used],
+        x,
+        y,
+        node_ids,
         length_m=lengths,
         largest_scc=True,
         meta=meta,
