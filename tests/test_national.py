@@ -317,3 +317,16 @@ def test_national_area_overseas_needs_explicit_crs(data_dir: Path) -> None:
     assert area.name == "La Réunion" and len(area.communes) == 24
     assert area.communes.crs.to_epsg() == 2975 and area.gp_supply.crs.to_epsg() == 2975
     assert int(area.gp_supply["count"].sum()) == 865  # BPE 2019 D201, La Réunion
+
+
+def test_bad_crs_and_empty_deps(data_dir: Path) -> None:
+    with pytest.raises(CRSError, match="geographic"):
+        N.load_france_communes(deps=["46"], data_dir=data_dir, crs="EPSG:4326")
+    with pytest.raises(CRSError, match="not a CRS pyproj understands"):
+        N.load_france_communes(deps=["46"], data_dir=data_dir, crs="EPSG:nope")
+    with pytest.raises(ConfigError, match="deps is empty"):
+        N.load_france_communes(deps=[], data_dir=data_dir)
+    # any projected CRS in metres is accepted for metropolitan France (here ETRS89-LAEA)
+    lot = N.load_france_communes(deps=["46"], data_dir=data_dir, crs="EPSG:3035")
+    assert lot.crs.to_epsg() == 3035
+    assert lot["area_km2"].sum() == pytest.approx(5217, rel=0.01)  # Lot, IGN: 5,217 km²

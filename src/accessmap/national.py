@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from accessmap.config import WORKING_CRS
@@ -315,7 +316,18 @@ def _check_deps(deps: Sequence[str] | None, crs: str) -> list[str]:
             "separately (e.g. deps=['974'], crs=local_crs('974'))"
         )
     needed = crss.pop()
-    if needed != crs:
+    try:
+        target = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(
+            f"crs={crs!r} is not a CRS pyproj understands; use e.g. 'EPSG:2154'"
+        ) from exc
+    if target.is_geographic:
+        raise CRSError(
+            f"crs={crs!r} is geographic (degrees): distances and areas need a projected CRS "
+            f"in metres, e.g. {needed!r}"
+        )
+    if needed != WORKING_CRS and target == pyproj.CRS.from_user_input(WORKING_CRS):
         raise CRSError(
             f"crs={crs!r} is not valid for département {sel[0]!r}: EPSG:2154 (Lambert-93) "
             "is defined for metropolitan France only; pass crs=local_crs("
