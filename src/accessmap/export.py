@@ -16,6 +16,10 @@ is recorded **in** the GeoPackage twice, on purpose:
 * a ``run_metadata`` attribute table (``key``, ``value``; nested values as JSON), which any
   SQLite client, pandas or QGIS' attribute table can read without knowing the extension.
 
+The file is written as GeoPackage 1.2 (GDAL dataset option ``VERSION=1.2``): QGIS 3.22 LTR
+as packaged by Debian 12 (GDAL 3.6) warns that a 1.4 file "may only be partially supported";
+1.2 has everything used here (attribute tables, metadata extension).
+
 QGIS styles go into the ``layer_styles`` table exactly as QGIS itself creates it
 (``QgsOgrProviderMetadata::saveStyle``: OGR layer with FID ``id`` and the columns
 ``f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML,

@@ -18,7 +18,7 @@ DEFAULT_GPKG = Path("out/accessmap.gpkg")
 
 GpkgArg = Annotated[
     Path,
-    typer.Argument(help="GeoPackage written by `accessmap score` (default out/accessmap.gpkg)."),
+    typer.Argument(help="GeoPackage written by `accessmap score`."),
 ]
 
 
