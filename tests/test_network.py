@@ -699,3 +699,12 @@ class TestCache:
         p.write_text("x")
         with pytest.raises(BadValueError, match=r"roads\.shp.*expected \.osm\.pbf"):
             load_network(p, cache_dir=tmp_path)
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import accessmap.network
+
+    result = doctest.testmod(accessmap.network)
+    assert result.attempted > 0 and result.failed == 0

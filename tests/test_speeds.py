@@ -152,3 +152,12 @@ class TestProfiles:
         with pytest.raises(UnknownProfileError, match=r"'bike'.*fr-legal, osrm-car"):
             get_profile("bike")
         assert set(PROFILES) == {"osrm-car", "fr-legal"}
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import accessmap.speeds
+
+    result = doctest.testmod(accessmap.speeds)
+    assert result.attempted > 0 and result.failed == 0

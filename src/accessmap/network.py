@@ -317,7 +317,7 @@ class RoadNetwork:
     ) -> RoadNetwork:
         """Build the drivable network of an OSM file (``.osm.pbf``, ``.osm``, ``.osm.bz2``).
 
-        See :func:`accessmap.network_osm.read_osm_edges` for the tag rules (drivable classes,
+        See :mod:`accessmap.network_osm` for the tag rules (drivable classes,
         access, one-way) and :mod:`accessmap.speeds` for the speeds. The graph is kept at
         OSM-node level (not simplified), so every road vertex can be snapped to; only the
         largest strongly connected component is kept.
