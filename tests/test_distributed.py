@@ -266,3 +266,20 @@ def test_preload_graph_on_every_worker(
     assert len(held) == 2 and set(held.values()) == {net.n_nodes}
     info = client.run(D.graph_cache_info)
     assert all(v["cached"] >= 2 for v in info.values())  # forward + reversed
+
+
+def test_run_regions_real_pipeline_identical(data_dir: Path, client: distributed.Client) -> None:
+    """Whole crow-fly scoring runs per département on the workers equal in-process runs."""
+    import pandas as pd
+
+    from accessmap.pipeline import ScoreParams
+
+    params = ScoreParams(engine="crow-fly", grid=False, exact=False, k=3)
+    remote = D.run_regions(["46", "82"], client, params=params, data_dir=data_dir)
+    local = D.run_regions(["46", "82"], None, params=params, data_dir=data_dir)
+    for code, n in (("46", 312), ("82", 195)):
+        for layer in ("communes", "epci_scores", "sites"):
+            a = pd.DataFrame(remote[code].layers[layer]).drop(columns="geometry")
+            b = pd.DataFrame(local[code].layers[layer]).drop(columns="geometry")
+            pd.testing.assert_frame_equal(a, b)
+        assert len(remote[code].layers["communes"]) == n
