@@ -35,7 +35,13 @@ from matplotlib.figure import Figure
 
 from accessmap.errors import ConfigError
 from accessmap.export import _check_target
-from accessmap.maps import _layer, attribution_text, plot_map, uses_road_network
+from accessmap.maps import (
+    _layer,
+    attribution_text,
+    departement_outlines,
+    plot_map,
+    uses_road_network,
+)
 from accessmap.styles import SITE_COLOUR, TIME_CLASSES
 
 logger = logging.getLogger(__name__)
@@ -449,8 +455,9 @@ def build_report(
         maps.append(
             ("need", "Intercommunalités (EPCI) ranked by need; the 28 most in need are in red.")
         )
+    outlines = departement_outlines(com) if include_maps else None
     for ind, caption in maps if include_maps else []:
-        fig = plot_map(layers, indicator=ind, metadata=metadata)
+        fig = plot_map(layers, indicator=ind, metadata=metadata, outlines=outlines)
         parts.append(
             f"<figure><img alt='{_e(ind)} map' src='{_png(fig, dpi=map_dpi)}'>"
             f"<figcaption class='note'>{_e(caption)}</figcaption></figure>"
