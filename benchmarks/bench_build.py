@@ -335,6 +335,35 @@ def bench_build(
     return rows
 
 
+def run() -> list[dict[str, Any]]:
+    """Rows in the shape of :mod:`benchmarks.run` (``benchmark, graph, nodes, tool, seconds,
+    ratio, peak_mb, note``); ``ratio`` is time / accessmap time on the same case."""
+    rows = bench_build()
+    ours = {r["case"]: r["seconds"] for r in rows if r["tool"] == "accessmap"}
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        case = str(r["case"])
+        benchmark, _, graph = case.partition(" andorra ")
+        if not graph:
+            benchmark, graph = case, "generated"
+        else:
+            graph = f"andorra {graph}"
+        ref = ours.get(case)
+        out.append(
+            {
+                "benchmark": f"graph {benchmark}".strip(),
+                "graph": graph,
+                "nodes": r["nodes"],
+                "tool": r["tool"],
+                "seconds": r["seconds"],
+                "ratio": r["seconds"] / ref if ref else float("nan"),
+                "peak_mb": r["peak_mb"],
+                "note": f"{r['edges']:,} edges; RSS after imports {r['base_mb']:.0f} MB",
+            }
+        )
+    return out
+
+
 def _print_table(rows: list[dict[str, Any]]) -> None:
     cols = ["case", "tool", "seconds", "peak_mb", "base_mb", "nodes", "edges"]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
