@@ -43,6 +43,7 @@ and keeps the largest strongly connected component.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -231,6 +232,13 @@ class _WayHandler(osmium.SimpleHandler):  # type: ignore[misc]
         self.counts["ways_kept"] += 1
 
 
+@functools.lru_cache(maxsize=1)
+def lonlat_to_working_crs() -> Transformer:
+    """The WGS84 lon/lat -> EPSG:2154 transformer (built once per process: proj start-up
+    costs about 0.1-0.2 s)."""
+    return Transformer.from_crs(SOURCE_CRS, WORKING_CRS, always_xy=True)
+
+
 def _check_osm_path(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     if not p.exists():
@@ -350,8 +358,7 @@ def build_from_osm(
     node_ids, first, inverse = np.unique(ways.node_ref, return_index=True, return_inverse=True)
     lon = ways.node_lon[first]
     lat = ways.node_lat[first]
-    to_l93 = Transformer.from_crs(SOURCE_CRS, WORKING_CRS, always_xy=True)
-    x, y = to_l93.transform(lon, lat)
+    x, y = lonlat_to_working_crs().transform(lon, lat)
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     _tick(2)

@@ -48,9 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
 
-from accessmap.config import SOURCE_CRS, WORKING_CRS
 from accessmap.errors import (
     BadValueError,
     DataNotFoundError,
@@ -60,7 +58,7 @@ from accessmap.errors import (
     UnreadableFileError,
 )
 from accessmap.network import BUILDER_VERSION, RoadNetwork
-from accessmap.network_osm import DRIVABLE_HIGHWAYS
+from accessmap.network_osm import DRIVABLE_HIGHWAYS, lonlat_to_working_crs
 from accessmap.speeds import SpeedProfile, get_profile, parse_maxspeed_array
 
 __all__ = [
@@ -283,8 +281,7 @@ def build_from_tables(
     u = order[pos_u]
     v = order[pos_v]
     tt = length / 1000.0 / speed * 60.0
-    to_l93 = Transformer.from_crs(SOURCE_CRS, WORKING_CRS, always_xy=True)
-    x, y = to_l93.transform(lon, lat)
+    x, y = lonlat_to_working_crs().transform(lon, lat)
     meta: dict[str, Any] = {
         "source": str(epath),
         "nodes_source": str(npath),
