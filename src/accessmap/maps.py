@@ -347,6 +347,16 @@ def plot_map(
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6},
             )
 
+    if indicator == "need":
+        # rank labels: the 28 most in need region-wide, every zone when zoomed in
+        ranks = sel[column].astype(float)
+        show = ranks <= 28 if (dep is None and epci is None) else ranks.notna()
+        for geom, rank in zip(sel.geometry[show], ranks[show], strict=True):
+            pt = geom.representative_point()
+            ax.text(pt.x, pt.y, f"{rank:.0f}", fontsize=7, ha="center", va="center",
+                    fontweight="bold", color="#202020", zorder=13,
+                    bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.7})  # fmt: skip
     sites = layers.get("sites")
     n_sites = 0
     if show_sites and isinstance(sites, gpd.GeoDataFrame) and len(sites):
@@ -438,7 +448,7 @@ def plot_map(
         fig.text(0.02, 0.918, subtitle, fontsize=9.5, va="center", color="#333333")
     version = metadata.get("version") or metadata.get("accessmap_version") or ""
     credit = f"{attribution_text(layers, metadata)}. Map: accessmap {version}".rstrip()
-    width = 230 if landscape else 160  # characters per line at 6.5 pt on A4
+    width = 200 if landscape else 140  # characters per line at 6.5 pt on A4
     fig.text(0.02, 0.012, textwrap.fill(credit, width), fontsize=6.5, color="#444444",
              va="bottom")  # fmt: skip
     return fig
