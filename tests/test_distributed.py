@@ -283,3 +283,41 @@ def test_run_regions_real_pipeline_identical(data_dir: Path, client: distributed
             b = pd.DataFrame(local[code].layers[layer]).drop(columns="geometry")
             pd.testing.assert_frame_equal(a, b)
         assert len(remote[code].layers["communes"]) == n
+
+
+@pytest.mark.parametrize("n_parts", [2, 3, 7])
+def test_partitioned_nearest_equals_single_pass(
+    network: tuple[RoadNetwork, Path], n_parts: int
+) -> None:
+    """Regions on threads + border repair give exactly the single multi-source pass."""
+    net, path = network
+    x, y = D.graph_coordinates(path)
+    np.testing.assert_array_equal(x, net.x)
+    np.testing.assert_array_equal(y, net.y)
+    part = D.strip_partition(x, n_parts)
+    assert np.bincount(part).min() >= net.n_nodes // n_parts - 1
+    rev = net.reverse()
+    rng = np.random.default_rng(n_parts)
+    for n_src, cutoff in ((1, math.inf), (12, math.inf), (12, 5.0), (60, math.inf)):
+        src = rng.choice(net.n_nodes, size=n_src, replace=True)  # repeats allowed
+        leg = rng.uniform(0.0, 2.0, size=n_src)
+        ref = routing.multi_source_dijkstra(
+            rev.indptr, rev.indices, rev.travel_time_min, src, leg, cutoff
+        )
+        dist, label, repaired = D.partitioned_nearest(
+            rev.indptr, rev.indices, rev.travel_time_min, src, part,
+            initial_cost=leg, cutoff=cutoff,
+        )  # fmt: skip
+        _same((dist, label), ref)
+        if n_src == 1 and cutoff == math.inf:
+            assert repaired > 0  # the single source's region had to spill over the borders
+
+
+def test_partitioned_nearest_bad_part(network: tuple[RoadNetwork, Path]) -> None:
+    net, _ = network
+    with pytest.raises(BadValueError, match="part must give a region number"):
+        D.partitioned_nearest(
+            net.indptr, net.indices, net.travel_time_min, [0], np.zeros(3, dtype=np.int32)
+        )
+    with pytest.raises(ConfigError, match="n_parts must be >= 1"):
+        D.strip_partition(net.x, 0)
