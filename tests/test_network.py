@@ -431,6 +431,18 @@ class TestOsmRules:
         with pytest.raises(UnreadableFileError, match=r"cut\.osm\.pbf: .*truncated or corrupt"):
             RoadNetwork.from_osm(p)
 
+    def test_truncated_bz2(self, tmp_path: Path, data_dir: Path) -> None:
+        p = tmp_path / "cut.osm.bz2"
+        p.write_bytes((data_dir / f"{ANDORRA}.bz2").read_bytes()[:300_000])
+        with pytest.raises(UnreadableFileError, match=r"cut\.osm\.bz2: cannot read OSM data"):
+            RoadNetwork.from_osm(p)
+
+    def test_not_an_osm_name(self, tmp_path: Path) -> None:
+        p = tmp_path / "roads.txt"
+        p.write_text("hello")
+        with pytest.raises(UnreadableFileError, match=r"roads\.txt: not an OSM file name"):
+            RoadNetwork.from_osm(p)
+
     def test_empty_file(self, tmp_path: Path) -> None:
         p = tmp_path / "empty.osm.pbf"
         p.write_bytes(b"")
@@ -614,6 +626,24 @@ class TestTables:
         nodes.write_text("node_id,lon,lat\n1,650000,6280000\n2,1.41,43.6\n")
         with pytest.raises(BadValueError, match=r"outside WGS84 ranges"):
             RoadNetwork.from_tables(nodes, edges)
+
+    def test_empty_tables(self, tmp_path: Path) -> None:
+        from accessmap.errors import EmptyLayerError
+
+        nodes = tmp_path / "x_nodes.csv"
+        edges = tmp_path / "x_edges.csv"
+        nodes.write_text("node_id,lon,lat\n")
+        edges.write_text("node_id1,node_id2,speed,type,length\n1,2,50,oneway,10\n")
+        with pytest.raises(EmptyLayerError, match=r"x_nodes\.csv: the node table has no rows"):
+            RoadNetwork.from_tables(nodes, edges)
+        edges.write_text("")
+        with pytest.raises(EmptyLayerError, match=r"x_edges\.csv: the table is empty"):
+            RoadNetwork.from_tables(nodes, edges)
+
+    def test_unknown_profile_tables(self, data_dir: Path) -> None:
+        nodes, edges = _pfe(data_dir, "auch")
+        with pytest.raises(UnknownProfileError, match=r"'walk'.*known profiles"):
+            RoadNetwork.from_tables(nodes, edges, profile="walk")
 
     def test_no_drivable_insa(self, tmp_path: Path) -> None:
         nodes = tmp_path / "x_nodes.csv"
