@@ -321,3 +321,25 @@ def test_partitioned_nearest_bad_part(network: tuple[RoadNetwork, Path]) -> None
         )
     with pytest.raises(ConfigError, match="n_parts must be >= 1"):
         D.strip_partition(net.x, 0)
+
+
+def test_distributed_partitioned_nearest_on_workers(
+    network: tuple[RoadNetwork, Path], sources: np.ndarray, client: distributed.Client
+) -> None:
+    """Regions searched on the two workers, border repaired here: the single pass, exactly."""
+    net, path = network
+    rev = net.reverse()
+    gps = sources[:25]
+    leg = np.linspace(0.0, 1.5, gps.size)
+    ref = routing.multi_source_dijkstra(rev.indptr, rev.indices, rev.travel_time_min, gps, leg)
+    for n_parts in (None, 3):
+        dist, label, repaired = D.distributed_partitioned_nearest(
+            path, gps, client, n_parts=n_parts, initial_cost=leg
+        )
+        _same((dist, label), ref)
+        assert repaired > 0
+    fwd = routing.multi_source_dijkstra(
+        net.indptr, net.indices, net.travel_time_min, gps, cutoff=4.0
+    )
+    local = D.distributed_partitioned_nearest(path, gps, None, reverse=False, cutoff=4.0)
+    _same(local[:2], fwd)

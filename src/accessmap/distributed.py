@@ -73,6 +73,7 @@ __all__ = [
     "distributed_bounded_table",
     "distributed_coverage_sets",
     "distributed_nearest",
+    "distributed_partitioned_nearest",
     "ensure_network_file",
     "graph_arrays",
     "graph_cache_info",
@@ -1035,6 +1036,118 @@ def partitioned_nearest(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run, range(k)))
     repaired = int(_repair_pass(ip, ix, w, pt, cut, dist, lab, pos))
+    return dist, lab, repaired
+
+
+_PARTS: dict[tuple[str, int, int, int], npt.NDArray[np.int32]] = {}
+
+
+def _strip_part_of(path: str, n_parts: int) -> npt.NDArray[np.int32]:
+    """:func:`strip_partition` of a graph file, cached per process (same on every worker)."""
+    st = Path(path).stat()
+    key = (path, st.st_size, st.st_mtime_ns, n_parts)
+    with _GRAPHS_LOCK:
+        hit = _PARTS.get(key)
+    if hit is None:
+        hit = strip_partition(graph_coordinates(path)[0], n_parts)
+        with _GRAPHS_LOCK:
+            _PARTS[key] = hit
+    return hit
+
+
+def _region_pass_task(
+    path: str,
+    reverse: bool,
+    n_parts: int,
+    p: int,
+    sources: IntArray,
+    init: FloatArray,
+    cutoff: float,
+) -> tuple[IntArray, FloatArray, IntArray]:
+    ip, ix, w = graph_arrays(path, reverse=reverse)
+    pt = _strip_part_of(path, n_parts)
+    n = int(ip.shape[0]) - 1
+    dist = np.full(n, np.inf)
+    lab = np.full(n, -1, dtype=np.int64)
+    pos = np.full(n, -1, dtype=np.int32)
+    sel = pt[sources] == p if sources.size else np.zeros(0, dtype=bool)
+    labels = np.arange(sources.size, dtype=np.int64)
+    nodes = np.flatnonzero(pt == p)
+    _part_pass(
+        np.ascontiguousarray(ip, dtype=np.int64), np.ascontiguousarray(ix, dtype=np.int32),
+        np.ascontiguousarray(w, dtype=np.float64), pt, p, sources[sel], init[sel],
+        labels[sel], cutoff, dist, lab, pos, max(int(nodes.size), 1),
+    )  # fmt: skip
+    return nodes, dist[nodes], lab[nodes]
+
+
+def distributed_partitioned_nearest(
+    network_path: str | os.PathLike[str],
+    sources: npt.ArrayLike,
+    client: Client | str | None = None,
+    *,
+    n_parts: int | None = None,
+    reverse: bool = True,
+    initial_cost: npt.ArrayLike | None = None,
+    cutoff: float = float("inf"),
+) -> tuple[FloatArray, IntArray, int]:
+    """Nearest source for every node of one compiled graph, one region per worker, exact.
+
+    The per-region searches of :func:`partitioned_nearest` run as Dask tasks (each worker
+    maps the graph once and returns only its region's costs and labels); the border repair
+    runs here. Without a client the regions run on local threads. Same answer as
+    :func:`accessmap.routing.multi_source_dijkstra` on the whole graph.
+
+    Parameters
+    ----------
+    network_path : path-like
+        Compiled graph (readable here and on every worker).
+    sources : array of int
+        Source (facility) node positions.
+    client : distributed.Client or str, optional
+        Dask client or scheduler address; ``None`` runs on local threads.
+    n_parts : int, optional
+        Number of regions (vertical strips, :func:`strip_partition`); default the number of
+        Dask worker threads, or of local cores.
+    reverse : bool, default True
+        Search the reversed graph (time from each node *to* its nearest facility).
+    initial_cost : array of float, optional
+        Access leg of each source (minutes).
+    cutoff : float
+        Costs above it are left unreached.
+
+    Returns
+    -------
+    dist, label, n_repaired
+        As :func:`partitioned_nearest`.
+    """
+    from accessmap.routing import _as_csr, _as_sources, _check_cutoff
+
+    path = str(Path(network_path).resolve())
+    ip, ix, w = _as_csr(*graph_arrays(path, reverse=reverse))
+    n = int(ip.shape[0]) - 1
+    src, init = _as_sources(sources, n, initial_cost)
+    cut = _check_cutoff(cutoff)
+    if client is None:
+        k = int(n_parts or os.cpu_count() or 1)
+        return partitioned_nearest(
+            ip, ix, w, src, _strip_part_of(path, k), initial_cost=init, cutoff=cut
+        )
+    with _session(client) as cl:
+        assert cl is not None
+        k = int(n_parts or sum(cl.nthreads().values()) or 1)
+        part = _strip_part_of(path, k)
+        futures = [
+            cl.submit(_region_pass_task, path, reverse, k, p, src, init, cut, pure=False)
+            for p in range(k)
+        ]
+        dist = np.full(n, np.inf)
+        lab = np.full(n, -1, dtype=np.int64)
+        for nodes, d, lb in cl.gather(futures):
+            dist[nodes] = d
+            lab[nodes] = lb
+    pos = np.full(n, -1, dtype=np.int32)
+    repaired = int(_repair_pass(ip, ix, w, part, cut, dist, lab, pos))
     return dist, lab, repaired
 
 
