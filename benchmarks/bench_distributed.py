@@ -28,6 +28,7 @@ from benchmarks.bench_national import (
     ORIGINS_PER_KM2,
     QUICK_NODES,
     _sample_nodes,
+    as_run_row,
     graph_file,
 )
 
@@ -118,6 +119,11 @@ def bench_distributed(*, n_nodes: int = QUICK_NODES) -> list[dict[str, Any]]:
             "load_avg_1min": round(os.getloadavg()[0], 2),
         },
     ]
+
+
+def run() -> list[dict[str, Any]]:
+    """Rows for ``python -m benchmarks.run``."""
+    return [as_run_row(r, "generated road-like") for r in bench_distributed()]
 
 
 def main() -> None:

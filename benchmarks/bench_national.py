@@ -303,6 +303,37 @@ def bench_national(*, quick: bool = False, data_dir: str | None = None) -> list[
     return rows
 
 
+_MAIN_KEYS = ("case", "tool", "nodes", "seconds", "peak_mb")
+
+
+def as_run_row(row: dict[str, Any], graph: str) -> dict[str, Any]:
+    """A row in the layout of ``benchmarks.run`` (``benchmark, graph, nodes, tool, seconds,
+    peak_mb, note``); the other fields go to ``note``."""
+    note = "; ".join(f"{k}={v}" for k, v in row.items() if k not in _MAIN_KEYS)
+    return {
+        "benchmark": row["case"],
+        "graph": graph,
+        "nodes": int(row.get("nodes", 0) or 0),
+        "tool": row.get("tool", "accessmap"),
+        "seconds": row.get("seconds", float("nan")),
+        "peak_mb": row.get("peak_mb", float("nan")),
+        "note": note,
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    """Rows for ``python -m benchmarks.run`` (France crow-fly + 10 M-node graph)."""
+    out = []
+    for row in bench_national():
+        graph = (
+            "France COG 2026 communes"
+            if row["case"].startswith("national")
+            else ("generated road-like")
+        )
+        out.append(as_run_row(row, graph))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 M-node graph instead of 10 M")
