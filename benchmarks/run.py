@@ -75,6 +75,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     here = Path(__file__).resolve().parent
+    shared = here.parents[1] / "shared" / "data"
+    if "ACCESSMAP_DATA_DIR" not in os.environ and shared.is_dir():
+        os.environ["ACCESSMAP_DATA_DIR"] = str(shared)  # as `make bench` and the tests do
     names = sorted(p.stem for p in here.glob("bench_*.py"))
     if args:
         names = [n for n in names if any(a in n for a in args)]
@@ -85,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(mod, "run"):
             continue
         t0 = time.perf_counter()
-        rows.extend(mod.run())
+        try:
+            rows.extend(mod.run())
+        except Exception as exc:  # one broken module must not lose the others' figures
+            print(f"{name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+            rows.append({"benchmark": name, "tool": "FAILED", "note": f"{type(exc).__name__}"})
+            continue
         print(f"{name}: done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     print_table(rows)
     return 0
