@@ -380,9 +380,7 @@ def _as_sources(
         raise BadValueError("routing: sources must be a 1-D array of node positions")
     if src.size and (src.min() < 0 or src.max() >= n):
         bad = src[(src < 0) | (src >= n)][0]
-        raise BadValueError(
-            f"routing: source node {int(bad)} is outside the node range 0..{n - 1}"
-        )
+        raise BadValueError(f"routing: source node {int(bad)} is outside the node range 0..{n - 1}")
     if initial_cost is None:
         init = np.zeros(src.shape[0])
     else:
