@@ -225,8 +225,13 @@ def test_snapping_beyond_the_limit_is_flagged_not_routed() -> None:
     assert res.loc["far", "snap_distance_m"] == pytest.approx(900.0)
     # 400 m at 15 km/h = 1.6 min, plus 5 edges
     assert res.loc["ok", "travel_time_min"] == pytest.approx(1.6 + 5.0)
-    with pytest.warns(TravelTimeWarning, match="none of the 1 facilities is within max_snap_m"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         res = eng.nearest(o, pts([(0.0, 5000.0)], ["lost"]))
+    messages = [str(w.message) for w in caught]
+    assert any("none of the 1 facilities is within max_snap_m" in m for m in messages)
+    assert any("1 of 1 facilities lie farther" in m for m in messages)
+    assert all(issubclass(w.category, TravelTimeWarning) for w in caught)
     assert res["travel_time_min"].isna().all()
 
 
