@@ -1,4 +1,4 @@
-"""Tests for accessmap.traveltime (engines) and accessmap.isochrones."""
+"""Tests for accessmap.traveltime (engines) and accessmap.isochrone_polygons."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from accessmap.errors import (
     MissingCRSError,
     UnknownProfileError,
 )
-from accessmap.isochrones import reached_network_polygon
+from accessmap.isochrone_polygons import reached_network_polygon
 from accessmap.network import RoadNetwork
 from accessmap.traveltime import (
     CrowFlyEngine,

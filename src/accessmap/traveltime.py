@@ -468,7 +468,7 @@ class NetworkEngine:
         *,
         thresholds_min: Sequence[float] | float,
     ) -> gpd.GeoDataFrame:
-        """Isochrone polygons built from the reached network (:mod:`accessmap.isochrones`).
+        """Isochrone polygons built from the reached network (:mod:`accessmap.isochrone_polygons`).
 
         For each facility and threshold ``t``: the area from which the facility can be
         reached within ``t`` minutes by car (patient -> practice), access leg of the facility
@@ -482,7 +482,7 @@ class NetworkEngine:
             ``engine``, ``geometry``; one row per snapped facility and threshold, ordered by
             facility then threshold. Unsnapped facilities are skipped (warning).
         """
-        from accessmap.isochrones import reached_network_polygon
+        from accessmap.isochrone_polygons import reached_network_polygon
 
         thr = _check_thresholds(thresholds_min)
         sf = self.snap(facilities, what="facilities")

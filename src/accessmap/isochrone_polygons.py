@@ -1,5 +1,9 @@
 """Isochrone polygons drawn from the reached road network (not circles).
 
+(Named ``isochrone_polygons`` so that the flat API can export the function
+:func:`accessmap.traveltime.isochrones` as ``accessmap.isochrones`` without a submodule of the
+same name shadowing it.)
+
 Given, for one facility, the travel time ``d[v]`` from every reached node ``v`` *to* the
 facility (a search on the reversed graph, patient -> practice), the area from which the
 facility is reachable within ``t`` minutes is drawn as:
