@@ -7,7 +7,7 @@ ACCESSMAP_DATA_DIR ?= $(abspath ../shared/data)
 export ACCESSMAP_DATA_DIR
 OUT    ?= out
 
-.PHONY: install run test lint typecheck bench qgis-test notebook clean
+.PHONY: install run maps test qgis-test notebook lint bench clean
 
 $(BIN)/accessmap: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,26 @@ install: $(BIN)/accessmap
 
 ## Install, then run the main job on the default Occitanie data.
 run: install
-	$(BIN)/accessmap score --out $(OUT)/occitanie.gpkg --overwrite
+	$(BIN)/accessmap score --out $(OUT)/accessmap.gpkg --overwrite
+
+## After `make run`: the A4 map, the interactive map and the HTML report from its GeoPackage.
+maps: install
+	$(BIN)/accessmap map $(OUT)/accessmap.gpkg --indicator time --out $(OUT)/map_time.png --html $(OUT)/map.html --overwrite
+	$(BIN)/accessmap map $(OUT)/accessmap.gpkg --indicator apl --out $(OUT)/map_apl.png --overwrite
+	$(BIN)/accessmap map $(OUT)/accessmap.gpkg --indicator need --out $(OUT)/map_need.png --overwrite
+	$(BIN)/accessmap report $(OUT)/accessmap.gpkg --out $(OUT)/report.html --overwrite
 
 ## Install, then run the test suite (what CI runs).
 test: install
 	$(BIN)/python -m pytest -q
+
+## The PyQGIS check alone (needs Debian python3-qgis: `sudo bash scripts/install-qgis.sh`).
+qgis-test: install
+	ACCESSMAP_REQUIRE_QGIS=1 $(BIN)/python -m pytest -q -m qgis
+
+## Execute the walkthrough notebook top to bottom (as the test suite does).
+notebook: install
+	$(BIN)/python -m pytest -q tests/test_notebook.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

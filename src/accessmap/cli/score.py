@@ -143,6 +143,10 @@ def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
     con.print(f"APL below 2.5: {_fmt_pct(s['share_apl_below_2_5'])} of the population; "
               f"below 4: {_fmt_pct(s['share_apl_below_4'])}; Gini {s['gini_apl']:.3f}, "
               f"Palma {s['palma_apl']:.2f}")  # fmt: skip
+    if s.get("apl_age_standardised_share", 1.0) < 0.999:
+        con.print(f"  (APL demand age-standardised for "
+                  f"{_fmt_pct(s['apl_age_standardised_share'])} of the population; the rest "
+                  "has no age bands in the data and counts with weight 1)")  # fmt: skip
     deps = result.tables.get("departements")
     if deps is not None and len(deps):
         t = Table(title=f"By département: share beyond {thr:g} min", title_justify="left")
