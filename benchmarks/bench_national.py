@@ -92,12 +92,8 @@ def _crowfly_france(region: str, data_dir: str | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     area = load_national_area(region, data_dir=data_dir)
     t_load = time.perf_counter() - t0
-    bands = ["pop_0_19", "pop_20_64", "pop_65p"]
-    if area.communes[bands].isna().any().any():
-        # no census age bands outside Occitanie: empty bands give the mean APL weight 1
-        # (measures.standardised_demand with pop=), i.e. unstandardised population there
-        area.communes[bands] = area.communes[bands].fillna(0.0)
-    params = ScoreParams(region=region, engine="crow-fly", grid=False, exact=False, k=10)
+    # the same parameters as `accessmap score --region FR` (defaults)
+    params = ScoreParams(region=region)
     result = run_score(params, data_dir=data_dir, area=area)
     total = time.perf_counter() - t0
     com = result.layers["communes"]

@@ -447,13 +447,40 @@ def exact_mclp(
     a = cover.matrix.tocsc()
     useful = (~model._covered) & (model._d > 0) & (np.diff(a.indptr) > 0)
     cols = np.flatnonzero(useful)
-    m = len(cols)
-    a_sub = a[:, cols].T.tocsr().astype("float64")  # demand x candidates
-    c = np.concatenate([np.zeros(n), -model._d[cols]])
+    a_sub = a[:, cols].T.tocsr().astype("float64")  # useful demand x candidates
+    # Reductions that keep the optimum (they matter at national scale): candidates that
+    # cover no useful demand only fill the k slots, so they are left out of the model (and
+    # added back below if fewer than k useful ones exist); demand points covered by exactly
+    # the same candidates are merged, their demand summed.
+    live = np.flatnonzero(np.diff(a_sub.tocsc().indptr) > 0)
+    a_sub = a_sub[:, live].tocsr()
+    a_sub.sort_indices()
+    d_sub = model._d[cols]
+    if a_sub.shape[0]:
+        keys = [a_sub.indices[a_sub.indptr[i] : a_sub.indptr[i + 1]].tobytes()
+                for i in range(a_sub.shape[0])]  # fmt: skip
+        _, first, inverse = np.unique(np.array(keys, dtype=object), return_index=True,
+                                      return_inverse=True)  # fmt: skip
+        d_sub = np.bincount(inverse.ravel(), weights=d_sub, minlength=len(first))
+        a_sub = a_sub[first]
+    nl, m = len(live), a_sub.shape[0]
+    k_model = min(k, nl)
+    c = np.concatenate([np.zeros(nl), -d_sub])
     cons_cover = LinearConstraint(sp.hstack([-a_sub, sp.identity(m)]).tocsr(), -np.inf, 0.0)
-    cons_k = LinearConstraint(sp.csr_matrix(np.concatenate([np.ones(n), np.zeros(m)])), k, k)
-    integrality = np.concatenate([np.ones(n), np.zeros(m)])
+    cons_k = LinearConstraint(
+        sp.csr_matrix(np.concatenate([np.ones(nl), np.zeros(m)])), k_model, k_model
+    )
+    integrality = np.concatenate([np.ones(nl), np.zeros(m)])
     t0 = time.perf_counter()
+    if nl == 0:  # nothing left to cover: every choice gains 0, take the first k
+        chosen = np.arange(k)
+        return MCLPResult(
+            sites=[cover.candidate_ids[i] for i in chosen], objective_pop=0.0,
+            dual_bound_pop=0.0, mip_gap=0.0, status=0,
+            message="no uncovered demand within reach of a candidate", optimal=True,
+            greedy_pop=greedy_pop, gap_to_greedy=0.0,
+            solve_time_s=time.perf_counter() - t0,
+        )  # fmt: skip
     res = milp(
         c,
         constraints=[cons_cover, cons_k] if m else [cons_k],
@@ -465,7 +492,10 @@ def exact_mclp(
     optimal = int(res.status) == 0 and res.x is not None
     message = str(res.message)
     if res.x is not None:
-        chosen = np.flatnonzero(res.x[:n] > 0.5)
+        chosen = live[np.flatnonzero(res.x[:nl] > 0.5)]
+        if len(chosen) < k:  # fewer useful candidates than k: fill with idle ones
+            idle = np.setdiff1d(np.arange(n), chosen)[: k - len(chosen)]
+            chosen = np.sort(np.concatenate([chosen, idle]))
         obj = _covered_gain(cover, model, chosen)
     else:
         chosen, obj = np.zeros(0, dtype=np.int64), -math.inf
