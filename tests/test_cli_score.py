@@ -17,8 +17,6 @@ def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-
-
 def test_score_default_writes_geopackage(tmp_path, data_dir, capsys) -> None:
     out = tmp_path / "occ.gpkg"
     code = main(["score", "--data-dir", str(data_dir), "--out", str(out), "--no-grid",

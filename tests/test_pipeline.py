@@ -16,8 +16,17 @@ def test_communes_layer_complete(score_result) -> None:
     assert com["insee"].is_unique
     assert int(com["pop"].sum()) == 6_124_653
     assert com.crs.to_epsg() == 2154
-    for col in ("time_gp_min", "within_15", "e2sfca", "apl", "apl_class",
-                "time_emergency_min", "time_hospital_min", "nearest_gp_id", "engine"):
+    for col in (
+        "time_gp_min",
+        "within_15",
+        "e2sfca",
+        "apl",
+        "apl_class",
+        "time_emergency_min",
+        "time_hospital_min",
+        "nearest_gp_id",
+        "engine",
+    ):
         assert col in com.columns, col
     # A commune with a GP has time 0 (Insee Metric convention: within-commune time is 0).
     has_gp = com["gp_count"] > 0

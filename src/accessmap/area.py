@@ -130,7 +130,7 @@ def load_area(
         epci = epci[epci["epci_siren"].isin(communes["epci_siren"])]
         departements = loaders.load_departements(data_dir)
         departements = departements[departements["dep"].isin(sel)]
-        gp = loaders.load_gp_supply(data_dir, source=supply_source)
+        gp = loaders.load_gp_supply(data_dir, source=supply_source)  # type: ignore[arg-type]
         gp = gp[gp["insee"].isin(communes["insee"])]
         emergency = loaders.load_emergency(data_dir)
         emergency = emergency[emergency["insee"].isin(communes["insee"])]

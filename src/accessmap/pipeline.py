@@ -103,9 +103,7 @@ class ScoreParams:
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the bad option and the fix."""
         if self.engine not in ENGINES:
-            raise ConfigError(
-                f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}"
-            )
+            raise ConfigError(f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}")
         if self.engine == "road-network" and self.roads is None:
             raise ConfigError("engine 'road-network' needs a road file: pass --roads FILE")
         if not self.threshold_min > 0:
@@ -297,9 +295,7 @@ def run_score(
     params = params or ScoreParams()
     params.validate()
     if params.threshold_min not in params.bands_min:  # the target always gets its flag
-        params = replace(
-            params, bands_min=tuple(sorted({*params.bands_min, params.threshold_min}))
-        )
+        params = replace(params, bands_min=tuple(sorted({*params.bands_min, params.threshold_min})))
     t0 = time.perf_counter()
     stages = ["load", "times", "catchments", "zones", "siting", "isochrones"]
     step = 0
@@ -339,12 +335,12 @@ def run_score(
     flags = measures.nearest_flags(com["time_gp_min"], thresholds=params.bands_min)
     for c in flags.columns:
         com[c] = flags[c].to_numpy()
-    com["time_emergency_min"] = engine.nearest(origins, area.emergency)[
-        "travel_time_min"
-    ].reindex(com.index)
-    com["time_hospital_min"] = engine.nearest(origins, area.hospitals)[
-        "travel_time_min"
-    ].reindex(com.index)
+    com["time_emergency_min"] = engine.nearest(origins, area.emergency)["travel_time_min"].reindex(
+        com.index
+    )
+    com["time_hospital_min"] = engine.nearest(origins, area.hospitals)["travel_time_min"].reindex(
+        com.index
+    )
 
     cells = None
     if area.cells is not None and len(area.cells):
@@ -359,9 +355,7 @@ def run_score(
     tick("times")
 
     # --- catchment measures (2SFCA family, DREES APL) -----------------------------------
-    mat = _zero_within_commune(
-        engine.matrix(origins, gp, params.catchment_cutoff_min), origins, gp
-    )
+    mat = _zero_within_commune(engine.matrix(origins, gp, params.catchment_cutoff_min), origins, gp)
     demand = com["pop"].astype(float)
     supply = gp["count"].astype(float)
     com["e2sfca"] = measures.e2sfca(mat, demand, supply).reindex(com.index).fillna(0.0)
@@ -374,9 +368,7 @@ def run_score(
     has_bands = bands.sum(axis=1) > 0
     age_share = float(demand[has_bands].sum() / demand.sum()) if demand.sum() > 0 else 0.0
     com["apl"] = (
-        measures.apl(
-            mat, std_demand, supply, consultations_per_gp=params.consultations_per_gp
-        )
+        measures.apl(mat, std_demand, supply, consultations_per_gp=params.consultations_per_gp)
         .reindex(com.index)
         .fillna(0.0)
     )
@@ -499,7 +491,7 @@ def run_score(
         "gp_count": float(gp["count"].sum()),
         "threshold_min": params.threshold_min,
         "share_beyond_target": float(share_beyond),
-        "pop_beyond_target": int(round(float(pop[~com[tcol].astype(bool)].sum()))),
+        "pop_beyond_target": round(float(pop[~com[tcol].astype(bool)].sum())),
         "mean_time_min": float(measures.weighted_mean_time(times, pop)),
         "share_apl_below_2_5": float(measures.share_under(apl_vals, pop.to_numpy(), 2.5)),
         "share_apl_below_4": float(measures.share_under(apl_vals, pop.to_numpy(), 4.0)),
@@ -520,8 +512,9 @@ def run_score(
         )
 
     layers: dict[str, gpd.GeoDataFrame] = {
-        "communes": gpd.GeoDataFrame(com.reset_index(drop=True), geometry="geometry",
-                                     crs=WORKING_CRS),  # fmt: skip
+        "communes": gpd.GeoDataFrame(
+            com.reset_index(drop=True), geometry="geometry", crs=WORKING_CRS
+        ),
         "epci_scores": epci_scores.reset_index(drop=True),
         "sites": sites,
         "isochrones": iso,
@@ -589,7 +582,7 @@ def _sites_layer(
             "cumulative_share"]  # fmt: skip
     if curve is None or len(curve) == 0:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=WORKING_CRS)
-    site_ids = curve["site_id"].astype(str).to_numpy()
+    site_ids = list(curve["site_id"].astype(str))
     out = pd.DataFrame(
         {
             "rank": curve["rank"].to_numpy(),
@@ -646,7 +639,7 @@ def _source_records(names: list[str]) -> list[dict[str, Any]]:
     from accessmap.datadir import load_registry
 
     registry = load_registry()
-    out = []
+    out: list[dict[str, Any]] = []
     for name in names:
         ds = registry.get(name)
         if ds is None:
@@ -670,8 +663,10 @@ def _metadata(
         "departements": list(area.deps),
         "parameters": p,
         "engines": engine.names,
-        "crow_fly": {"speed_kmh": engine.crow.speed_kmh,
-                     "detour_factor": engine.crow.detour_factor},  # fmt: skip
+        "crow_fly": {
+            "speed_kmh": engine.crow.speed_kmh,
+            "detour_factor": engine.crow.detour_factor,
+        },
         "sources": _source_records(area.sources),
         "summary": {
             k: (None if isinstance(v, float) and not np.isfinite(v) else v)

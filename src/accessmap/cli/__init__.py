@@ -76,11 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # click usage errors (typer vendors click) and the unexpected
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()  # "Usage: ... Error: No such option: --foo" on stderr
-            return int(exc.exit_code)
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         if STATE.verbose:
             raise
-        print(f"accessmap: internal error: {type(exc).__name__}: {exc} (rerun with -v)",
-              file=sys.stderr)
+        print(
+            f"accessmap: internal error: {type(exc).__name__}: {exc} (rerun with -v)",
+            file=sys.stderr,
+        )
         return 70
     return 0
 

@@ -47,9 +47,7 @@ def score(
     supply: Annotated[
         str, typer.Option(help="GP supply: bpe2019 (counts per commune) or a BPE file path.")
     ] = "bpe2019",
-    engine: Annotated[
-        str, typer.Option(help="auto | crow-fly | road-network.")
-    ] = "auto",
+    engine: Annotated[str, typer.Option(help="auto | crow-fly | road-network.")] = "auto",
     roads: Annotated[
         Path | None,
         typer.Option(help="Road file (.osm.pbf/.osm/.osm.bz2, or a nodes CSV of a table pair)."),
@@ -187,7 +185,9 @@ def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
     wi = result.tables.get("what_if")
     if wi is not None and len(wi):
         for _, r in wi.iterrows():
-            con.print(f"What if a centre opens in {r.get('nom', r['site_id'])} "
-                      f"({r['site_id']}): +{int(r['gain_pop']):,} people within {thr:g} min")
+            con.print(
+                f"What if a centre opens in {r.get('nom', r['site_id'])} "
+                f"({r['site_id']}): +{int(r['gain_pop']):,} people within {thr:g} min"
+            )
     con.print(f"Wrote {out}" + (f" and CSV tables in {csv_dir}/" if csv_dir else "")
               + f" in {s['seconds']:.1f} s")  # fmt: skip
