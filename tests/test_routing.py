@@ -251,3 +251,39 @@ def test_one_way_street_on_real_extract(data_dir: Path) -> None:
             detours += 1
             assert table[(v, u)] > g[u][v]["travel_time_min"] + 0.1
     assert detours >= 5
+
+
+def test_bucket_queue_equals_heap_kernel_with_ties_and_zero_weights() -> None:
+    """The bucket-queue kernel behind multi_source_dijkstra gives the heap kernel's exact
+    costs and labels (ties, zero-weight edges, initial costs, cutoffs, a pool too small)."""
+    from accessmap.routing import _multi_source_bucket_kernel, _multi_source_kernel
+
+    rng = np.random.default_rng(5)
+    for it in range(400):
+        n = int(rng.integers(2, 80))
+        m = int(rng.integers(0, 4 * n))
+        u, v = rng.integers(0, n, m), rng.integers(0, n, m)
+        if it % 3 == 0:
+            w = rng.integers(0, 4, m).astype(float)  # many equal costs and zero weights
+        elif it % 3 == 1:
+            w = rng.choice([0.0, 1e-9, 0.1, 0.2, 0.30000000000000004, 5.0], m)
+        else:
+            w = rng.random(m)
+        a = sp.csr_array((w, (u, v)), shape=(n, n))
+        a.sum_duplicates()
+        a.sort_indices()
+        ip, ix, ww = a.indptr.astype(np.int64), a.indices.astype(np.int32), a.data
+        src = rng.integers(0, n, int(rng.integers(1, 6))).astype(np.int64)
+        init = rng.choice([0.0, 0.5, 1.0, 2.0], src.size) if it % 2 else np.zeros(src.size)
+        cut = [np.inf, 1.0, 2.5, 0.0][it % 4]
+        ref = _multi_source_kernel(ip, ix, ww, src, init, cut)
+        got = multi_source_dijkstra(ip, ix, ww, src, initial_cost=init, cutoff=cut)
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+        # a narrow bucket width; then a pool of no block: ok is False as soon as one entry
+        # is queued
+        d, lab, ok = _multi_source_bucket_kernel(ip, ix, ww, src, init, cut, 0.01, 1024, 1024)
+        np.testing.assert_array_equal(d, ref[0])
+        np.testing.assert_array_equal(lab, ref[1])
+        _, _, ok = _multi_source_bucket_kernel(ip, ix, ww, src, init, cut, 0.01, 1024, 0)
+        assert ok == (not (init <= cut).any())
