@@ -468,9 +468,10 @@ def build_report(
         e = pd.DataFrame(ep.drop(columns="geometry", errors="ignore")).sort_values("need_rank")
         parts.append(f"<h2>3. Intercommunalités most in need (top {top_n} of {len(e)})</h2>")
         parts.append(
-            "<p class='note'>Need score: a composite of the share of people beyond "
-            f"{thr:g} min, the mean time, APL, the share aged 65+ and the time to emergency "
-            "care (see Methods). Highlighted rows are on the official priority list.</p>"
+            "<p class='note'>Need score (0-100): a weighted composite of APL, the time to "
+            f"emergency care, the share of people beyond {thr:g} min, the share aged 65+ "
+            "and GP density (weights in Methods). Highlighted rows are on the official "
+            "priority list.</p>"
         )
         ecols: list[tuple[str, str, Any]] = [
             ("need_rank", "Rank", lambda x: _num(x)),
