@@ -134,7 +134,7 @@ def connect(client: Client | str | None, *, timeout: float = 10.0) -> Client | N
     if isinstance(client, str):
         try:
             return _Client(client, timeout=f"{timeout}s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: malformed address
             raise ConfigError(
                 f"cannot reach the Dask scheduler at {client!r} ({exc}); check the address "
                 "(e.g. tcp://host:8786) and that the scheduler is running"

@@ -143,12 +143,21 @@ class ScoreResult:
 
 
 class _Times:
-    """Travel times from a crow-fly engine, overridden by a road engine where it covers."""
+    """Travel times from a crow-fly engine, overridden by a road engine where it covers.
 
-    def __init__(self, params: ScoreParams, data_dir: str | Path | None) -> None:
+    With a Dask ``client`` the road engine's bounded searches (catchment table, siting
+    coverage table, isochrones) run on the cluster in blocks of sources; the workers read
+    the compiled graph from the network cache file. The nearest passes and every crow-fly
+    step stay in this process (``docs/scaling.md`` gives the reasons and figures).
+    """
+
+    def __init__(
+        self, params: ScoreParams, data_dir: str | Path | None, *, client: Any = None
+    ) -> None:
         from accessmap.traveltime import CrowFlyEngine
 
         self.crow = CrowFlyEngine()
+        self.client = client
         self.net: Any = None
         self.net_xy: cKDTree | None = None
         self.max_snap_m = 0.0
@@ -157,11 +166,24 @@ class _Times:
             from accessmap.traveltime import NetworkEngine
 
             network = load_network(Path(params.roads), profile=params.profile)
-            self.net = NetworkEngine(network)
+            self.net = NetworkEngine(network, client=client)
             self.max_snap_m = float(getattr(self.net, "max_snap_m", 1000.0))
             self.net_xy = cKDTree(np.column_stack([network.x, network.y]))
             self.network_meta = dict(network.meta)
         self.network_only = params.engine == "road-network"
+
+    def dask_info(self) -> dict[str, Any]:
+        """What went to the Dask cluster: scheduler, workers, threads, searches, blocks."""
+        if self.client is None:
+            return {"scheduler": None, "dask_workers": 0}
+        nthreads = self.client.nthreads()
+        return {
+            "scheduler": str(self.client.scheduler.address),
+            "dask_workers": len(nthreads),
+            "dask_threads": int(sum(nthreads.values())),
+            "dask_searches": int(getattr(self.net, "remote_calls", 0)),
+            "dask_blocks": int(getattr(self.net, "remote_blocks", 0)),
+        }
 
     @property
     def names(self) -> list[str]:
@@ -277,12 +299,22 @@ def run_score(
     progress : callable, optional
         ``progress(stage, done, total)`` after each stage.
     scheduler : str or dask.distributed.Client, optional
-        Send the heavy parallel parts to a Dask cluster (:mod:`accessmap.distributed`);
-        in-process when ``None``.
+        Send the heavy parallel parts to a Dask cluster (:mod:`accessmap.distributed`):
+        the road engine's bounded searches (catchment table of the 2SFCA family, siting
+        coverage table, road isochrones) run there in blocks of sources, each worker
+        reading the compiled graph from the network cache (same path on every worker). An
+        address is connected once for the run and closed at the end; a ``Client`` is left
+        open. The results are identical to the in-process run. ``None`` (default): all in
+        this process. ``summary["scheduler"]`` and ``summary["dask_workers"]`` record it.
 
     Returns
     -------
     ScoreResult
+
+    Raises
+    ------
+    ConfigError
+        The scheduler cannot be reached (or Dask is not installed).
 
     Examples
     --------
@@ -290,10 +322,24 @@ def run_score(
     >>> result = run_score(ScoreParams(k=5))  # doctest: +SKIP
     >>> result.summary["share_beyond_target"]  # doctest: +SKIP
     """
-    from accessmap import measures, scoring, siting
+    from accessmap.distributed import dask_client
 
     params = params or ScoreParams()
     params.validate()
+    with dask_client(scheduler) as client:
+        return _run_score(params, data_dir=data_dir, area=area, progress=progress, client=client)
+
+
+def _run_score(
+    params: ScoreParams,
+    *,
+    data_dir: str | Path | None,
+    area: Area | None,
+    progress: Progress | None,
+    client: Any,
+) -> ScoreResult:
+    from accessmap import measures, scoring, siting
+
     if params.threshold_min not in params.bands_min:  # the target always gets its flag
         params = replace(params, bands_min=tuple(sorted({*params.bands_min, params.threshold_min})))
     t0 = time.perf_counter()
@@ -312,7 +358,7 @@ def run_score(
                          grid=params.grid)  # fmt: skip
     tick("load")
 
-    engine = _Times(params, data_dir)
+    engine = _Times(params, data_dir, client=client)
     origins = area.origins
     communes = area.communes.set_index("insee", drop=False)
     communes.index.name = None
@@ -502,6 +548,7 @@ def run_score(
         "new_covered_pop": int(curve["cumulative_pop"].iloc[-1]) if len(curve) else 0,
         "exact": exact_info,
         "agreement": agreement_summary or None,
+        **engine.dask_info(),
         "seconds": round(time.perf_counter() - t0, 2),
     }
     if cells is not None:

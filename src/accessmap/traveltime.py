@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import geopandas as gpd
@@ -229,6 +231,20 @@ class NetworkEngine:
         Roadside band drawn around reached streets in :meth:`isochrones` (default 150 m).
     n_threads
         Threads for the bounded searches (default: all cores).
+    client
+        A ``dask.distributed.Client`` or scheduler address: the bounded searches of
+        :meth:`matrix` and :meth:`isochrones` then run on the cluster, one task per block of
+        sources (:func:`accessmap.distributed.distributed_bounded_table`); the workers read
+        the compiled graph from ``network_path``. Results are identical to the in-process
+        searches. ``None`` (default) keeps everything in this process. :meth:`nearest`
+        always runs here (one multi-source pass; ``docs/scaling.md``).
+    network_path
+        Compiled graph file the workers read (default: the network cache file,
+        :func:`accessmap.distributed.ensure_network_file`). Must be readable at the same
+        path on every worker.
+    block_size
+        Sources per Dask task (default: ``ceil(sources / (4 x worker threads))``, at most
+        256, so that small jobs still spread over every worker).
 
     Examples
     --------
@@ -253,6 +269,9 @@ class NetworkEngine:
         access_speed_kmh: float = ACCESS_SPEED_KMH,
         isochrone_buffer_m: float = ISOCHRONE_BUFFER_M,
         n_threads: int | None = None,
+        client: Any = None,
+        network_path: str | os.PathLike[str] | None = None,
+        block_size: int | None = None,
     ) -> None:
         if not (float(max_snap_m) >= 0):
             raise BadValueError(f"max_snap_m must be >= 0 metres; got {max_snap_m!r}")
@@ -277,6 +296,18 @@ class NetworkEngine:
         self.access_speed_kmh = float(access_speed_kmh)
         self.isochrone_buffer_m = float(isochrone_buffer_m)
         self.n_threads = n_threads
+        if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
+            raise BadValueError(f"block_size must be a positive integer; got {block_size!r}")
+        if client is not None:
+            from accessmap.distributed import connect
+
+            client = connect(client)  # an address string connects once, here
+        self.client = client
+        self.block_size = block_size
+        self._network_path = None if network_path is None else Path(network_path)
+        #: Bounded searches sent to the Dask cluster (calls, blocks), for the run metadata.
+        self.remote_calls = 0
+        self.remote_blocks = 0
         self._tree = cKDTree(np.column_stack([network.x, network.y]))
         self._rev: tuple[Any, Any, Any] | None = None
 
@@ -291,6 +322,62 @@ class NetworkEngine:
         if self._rev is None:
             self._rev = reverse_csr(*self._forward)
         return self._rev
+
+    @property
+    def network_path(self) -> Path:
+        """Compiled graph file read by the Dask workers (written once if there is none)."""
+        if self._network_path is None:
+            from accessmap.distributed import ensure_network_file
+
+            self._network_path = ensure_network_file(self.network)  # type: ignore[arg-type]
+        return self._network_path
+
+    def _bounded(
+        self,
+        sources: npt.NDArray[np.int64],
+        cutoff: float,
+        target_mask: npt.NDArray[np.bool_] | None,
+        *,
+        reverse: bool,
+        initial_cost: npt.NDArray[np.float64] | None = None,
+        progress: Any = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Bounded searches from ``sources``: here, or in blocks on the Dask cluster.
+
+        Both paths run :func:`accessmap.routing.bounded_dijkstra` on the same arrays (the
+        workers map the saved graph and reverse it with the same function), and the blocks
+        come back in source order, so the arrays are identical.
+        """
+        if self.client is None:
+            graph = self._reverse if reverse else self._forward
+            return bounded_dijkstra(
+                *graph,
+                sources,
+                cutoff,
+                target_mask,
+                initial_cost=initial_cost,
+                n_threads=self.n_threads,
+                progress=progress,
+            )
+        from accessmap.distributed import DEFAULT_BLOCK_SIZE, distributed_bounded_table
+
+        bs = self.block_size
+        if bs is None:
+            threads = max(1, sum(self.client.nthreads().values()))
+            bs = max(1, min(DEFAULT_BLOCK_SIZE, math.ceil(len(sources) / (4 * threads))))
+        self.remote_calls += 1
+        self.remote_blocks += math.ceil(len(sources) / bs)
+        return distributed_bounded_table(
+            self.network_path,
+            sources,
+            cutoff,
+            self.client,
+            bs,
+            reverse=reverse,
+            target_mask=target_mask,
+            initial_cost=initial_cost,
+            progress=progress,
+        )
 
     # ---------------------------------------------------------------- snapping
     def snap(self, points: gpd.GeoDataFrame, *, what: str = "points") -> pd.DataFrame:
@@ -427,13 +514,13 @@ class NetworkEngine:
         n = int(self.network.indptr.shape[0]) - 1
         from_origins = len(o_nodes) <= len(f_nodes)
         if from_origins:
-            graph, src_nodes, tgt_nodes = self._forward, o_nodes, f_nodes
+            src_nodes, tgt_nodes = o_nodes, f_nodes
         else:
-            graph, src_nodes, tgt_nodes = self._reverse, f_nodes, o_nodes
+            src_nodes, tgt_nodes = f_nodes, o_nodes
         mask = np.zeros(n, dtype=bool)
         mask[tgt_nodes] = True
-        si, node, d = bounded_dijkstra(
-            *graph, src_nodes, net_cut, mask, n_threads=self.n_threads, progress=progress
+        si, node, d = self._bounded(
+            src_nodes, net_cut, mask, reverse=not from_origins, progress=progress
         )
         pairs = pd.DataFrame({"s": src_nodes[si], "t": node, "d": d})
         if from_origins:
@@ -492,15 +579,12 @@ class NetworkEngine:
             rip, rix, rw = self._reverse
             n = rip.shape[0] - 1
             tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(rip))
-            si, node, d = bounded_dijkstra(
-                rip,
-                rix,
-                rw,
+            si, node, d = self._bounded(
                 sf["node"].to_numpy(),
                 max(thr),
                 None,
+                reverse=True,
                 initial_cost=sf["access_min"].to_numpy(),
-                n_threads=self.n_threads,
             )
             bounds = np.searchsorted(si, np.arange(len(sf) + 1))
             dist = np.full(n, np.inf)

@@ -70,10 +70,18 @@ def score(
         typer.Option("--what-if", help="INSEE code of a commune where a centre would open."),
     ] = None,
     scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address for the heavy parts.")
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786): road bounded searches run there; "
+            "workers read the network cache, which must be at the same path on each."
+        ),
     ] = None,
+    scheduler_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the --scheduler to answer.")
+    ] = 10.0,
 ) -> None:
     """Who is beyond the target, how zones rank, and where K new centres help most."""
+    from accessmap.distributed import dask_client
     from accessmap.errors import OutputExistsError
     from accessmap.export import to_geopackage, write_tables
     from accessmap.pipeline import ScoreParams, run_score
@@ -100,18 +108,21 @@ def score(
     )
     params.validate()
     console = Console(stderr=True)
-    if show_progress():
-        from rich.progress import Progress
+    # One connection for the whole run, closed on exit; a bad address is a ConfigError
+    # (one line on stderr) raised before any data is read.
+    with dask_client(scheduler, timeout=scheduler_timeout) as client:
+        if show_progress():
+            from rich.progress import Progress
 
-        with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("scoring", total=6)
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task("scoring", total=6)
 
-            def cb(stage: str, done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, description=stage)
+                def cb(stage: str, done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total, description=stage)
 
-            result = run_score(params, data_dir=data_dir, progress=cb, scheduler=scheduler)
-    else:
-        result = run_score(params, data_dir=data_dir, scheduler=scheduler)
+                result = run_score(params, data_dir=data_dir, progress=cb, scheduler=client)
+        else:
+            result = run_score(params, data_dir=data_dir, scheduler=client)
     to_geopackage(result.layers | result.tables, out, metadata=result.metadata,
                   overwrite=overwrite)  # fmt: skip
     csv_dir = write_tables(result, out.with_suffix(""), overwrite=overwrite)
@@ -189,5 +200,8 @@ def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
                 f"What if a centre opens in {r.get('nom', r['site_id'])} "
                 f"({r['site_id']}): +{int(r['gain_pop']):,} people within {thr:g} min"
             )
+    if s.get("scheduler"):
+        con.print(f"Dask scheduler {s['scheduler']}: {s.get('dask_workers', 0)} workers, "
+                  f"{s.get('dask_blocks', 0)} blocks of road searches sent")  # fmt: skip
     con.print(f"Wrote {out}" + (f" and CSV tables in {csv_dir}/" if csv_dir else "")
               + f" in {s['seconds']:.1f} s")  # fmt: skip
