@@ -187,3 +187,33 @@ def test_priority_list_unknown_code(tmp_path, occitanie_area, data_dir) -> None:
             data_dir=data_dir,
             area=occitanie_area,
         )
+
+
+def test_mixed_engines_at_the_edge_of_a_road_file(occitanie_area, data_dir) -> None:
+    """Origins a road file covers: road to the GPs it covers, crow-fly to the others."""
+    from accessmap.pipeline import _Times
+    from accessmap.traveltime import CrowFlyEngine
+
+    roads = data_dir / "roads_occitanie_toulouse_insa-begraphes-osm_nodes.csv"
+    eng = _Times(ScoreParams(roads=roads, grid=False), data_dir)
+    origins, gp = occitanie_area.origins, occitanie_area.gp_supply
+    o_cov, f_cov = eng.covered(origins), eng.covered(gp)
+    assert 5 <= o_cov.sum() <= 60 and 0 < f_cov.sum() < len(gp)
+    res = eng.nearest(origins, gp)
+    inside = origins[o_cov]
+    road = eng.net.nearest(inside, gp[f_cov])["travel_time_min"]
+    crow = CrowFlyEngine().nearest(inside, gp[~f_cov])["travel_time_min"]
+    expected = np.fmin(road, crow)
+    assert np.allclose(res.loc[inside.index, "travel_time_min"], expected, rtol=0, atol=1e-9)
+    by_road = road <= crow
+    assert (res.loc[inside.index[by_road], "engine"] == "road-network").all()
+    assert (res.loc[inside.index[~by_road], "engine"] == "crow-fly").all()
+    # outside the file: crow-fly to every GP
+    far = origins[~o_cov].iloc[:200]
+    alone = CrowFlyEngine().nearest(far, gp)["travel_time_min"]
+    assert np.allclose(res.loc[far.index, "travel_time_min"], alone, rtol=0, atol=1e-9)
+    # the catchment table of a covered origin holds road pairs and crow-fly pairs to the
+    # GPs outside the file, so GPs just beyond the edge still count in its APL
+    mat = eng.matrix(inside, gp, 20.0)
+    outside_ids = set(gp.index[~f_cov])
+    assert mat["to_id"].isin(outside_ids).any() and (~mat["to_id"].isin(outside_ids)).any()

@@ -98,7 +98,7 @@ def test_crowfly_default_run_identical(
 def test_toulouse_roads_identical(
     occitanie_area: Any, data_dir: Path, cache_dir: Path, client: Any
 ) -> None:
-    """Road engine on Toulouse: catchment and coverage tables from the workers, same answer."""
+    """Road engine on Toulouse: catchment, coverage and isochrones from the workers, same answer."""
     from accessmap import distributed as D
 
     params = ScoreParams(roads=data_dir / TOULOUSE, grid=False)
@@ -107,7 +107,10 @@ def test_toulouse_roads_identical(
     _assert_same_result(local, remote)
     com = remote.layers["communes"]
     assert (com["engine"] == "road-network").sum() >= 5
-    assert remote.summary["dask_searches"] == 2  # catchment table + siting coverage table
+    # catchment table + siting coverage table + road isochrones of the GPs the file covers
+    assert remote.summary["dask_searches"] == 3
+    iso = remote.layers["isochrones"]
+    assert set(iso.loc[iso["kind"] == "existing", "engine"]) == {"crow-fly", "road-network"}
     assert remote.summary["dask_blocks"] >= 4  # spread over both workers
     cache_file = Path(remote.metadata["road_network"]["cache_file"])
     assert cache_file.parent == cache_dir

@@ -212,12 +212,25 @@ class _Times:
             o_cov = self.covered(origins)
             f_cov = self.covered(facilities)
             if o_cov.any() and f_cov.any():
+                # A covered origin reaches covered facilities by road and the others (outside
+                # the road file) crow-fly; its nearest is the quicker of the two.
                 net = self.net.nearest(origins[o_cov], facilities[f_cov])
-                ok = net["travel_time_min"].notna()
-                idx = net.index[ok]
+                if (~f_cov).any() and not self.network_only:
+                    out = self.crow.nearest(origins[o_cov], facilities[~f_cov])
+                    beats = net["travel_time_min"].notna() & ~(
+                        out["travel_time_min"] < net["travel_time_min"]
+                    )
+                else:
+                    beats = net["travel_time_min"].notna()
+                idx = net.index[beats.to_numpy()]
                 res.loc[idx, "nearest_id"] = net.loc[idx, "nearest_id"]
                 res.loc[idx, "travel_time_min"] = net.loc[idx, "travel_time_min"]
                 res.loc[idx, "engine"] = self.net.name
+                if not self.network_only and (~f_cov).any():
+                    # covered origins whose nearest lies outside: crow-fly to the outside ones
+                    rest = net.index[~beats.to_numpy()]
+                    res.loc[rest, "nearest_id"] = out.loc[rest, "nearest_id"]
+                    res.loc[rest, "travel_time_min"] = out.loc[rest, "travel_time_min"]
             if self.network_only:
                 res.loc[res["engine"] != self.net.name, ["travel_time_min"]] = np.nan
         return res
@@ -235,6 +248,13 @@ class _Times:
             if f_cov.any():
                 parts.append(
                     self.net.matrix(origins[o_cov], facilities[f_cov], cutoff_min=cutoff_min)[cols]
+                )
+            if (~f_cov).any() and not self.network_only:
+                # covered origins to facilities outside the road file: crow-fly
+                parts.append(
+                    self.crow.matrix(origins[o_cov], facilities[~f_cov], cutoff_min=cutoff_min)[
+                        cols
+                    ]
                 )
         rest = origins[~o_cov]
         if len(rest) and not self.network_only:
@@ -529,9 +549,16 @@ def _run_score(
     times = com["time_gp_min"]
     share_beyond = 1.0 - measures.coverage(times, pop, params.threshold_min)
     apl_vals = com["apl"].to_numpy()
+    used = set(com["engine"].dropna())
+    if cells is not None:
+        used |= set(cells["engine"].dropna())
+    counts = com["engine"].value_counts()
     summary: dict[str, Any] = {
         "area": area.name,
-        "engines": engine.names,
+        # the engines that actually timed communes or cells (a road file that covers the
+        # whole area leaves crow-fly unused)
+        "engines": [n for n in engine.names if n in used] or engine.names,
+        "communes_by_engine": {str(k): int(v) for k, v in counts.items()},
         "communes": len(com),
         "population": int(pop.sum()),
         "gp_count": float(gp["count"].sum()),
@@ -652,25 +679,35 @@ def _isochrones(
     """Dissolved isochrone bands of existing GP sites, plus one per proposed site."""
     thresholds = tuple(sorted(params.isochrone_min))
     parts = []
-    eng = engine.net if engine.net is not None and engine.network_only else engine.crow
-    if len(gp):
-        iso = eng.isochrones(gp, thresholds_min=thresholds)
-        bands = iso.dissolve(by="threshold_min").reset_index()[["threshold_min", "geometry"]]
-        bands["facility_id"] = "existing GPs"
-        bands["kind"] = "existing"
-        bands["engine"] = eng.name
-        parts.append(bands)
-    if len(sites):
-        s = sites.set_index("insee", drop=False)
-        s.index.name = None
-        iso = eng.isochrones(s, thresholds_min=(params.threshold_min,))
-        iso = iso.rename(columns={"facility_id": "facility_id"})[
-            ["facility_id", "threshold_min", "geometry"]
-        ]
-        iso["facility_id"] = iso["facility_id"].astype(str)
-        iso["kind"] = "proposed"
-        iso["engine"] = eng.name
-        parts.append(iso)
+    # Each facility gets its isochrones from the engine that times it: the road network for
+    # the facilities a road file covers (within the snapping distance), crow-fly for the rest
+    # (none with --engine road-network). Bands of existing GPs are dissolved per engine.
+    for kind, fac, ths in (("existing", gp, thresholds),
+                           ("proposed", sites, (params.threshold_min,))):  # fmt: skip
+        if not len(fac):
+            continue
+        if kind == "proposed":
+            fac = fac.set_index("insee", drop=False)
+            fac.index.name = None
+        cov = engine.covered(fac) if engine.net is not None else np.zeros(len(fac), bool)
+        groups = [(engine.net, cov)] if engine.net is not None else []
+        if not engine.network_only:
+            groups.append((engine.crow, ~cov))
+        for eng, mask in groups:
+            if not mask.any():
+                continue
+            iso = eng.isochrones(fac[mask], thresholds_min=ths)
+            if not len(iso):
+                continue
+            if kind == "existing":
+                iso = iso.dissolve(by="threshold_min").reset_index()[["threshold_min", "geometry"]]
+                iso["facility_id"] = "existing GPs"
+            else:
+                iso = iso[["facility_id", "threshold_min", "geometry"]].copy()
+                iso["facility_id"] = iso["facility_id"].astype(str)
+            iso["kind"] = kind
+            iso["engine"] = eng.name
+            parts.append(iso)
     if not parts:
         return gpd.GeoDataFrame(
             {"facility_id": [], "threshold_min": [], "kind": [], "engine": []},
@@ -709,7 +746,7 @@ def _metadata(
         "area": area.name,
         "departements": list(area.deps),
         "parameters": p,
-        "engines": engine.names,
+        "engines": summary["engines"],
         "crow_fly": {
             "speed_kmh": engine.crow.speed_kmh,
             "detour_factor": engine.crow.detour_factor,
