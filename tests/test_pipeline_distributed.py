@@ -107,8 +107,9 @@ def test_toulouse_roads_identical(
     _assert_same_result(local, remote)
     com = remote.layers["communes"]
     assert (com["engine"] == "road-network").sum() >= 5
-    # catchment table + siting coverage table + road isochrones of the GPs the file covers
-    assert remote.summary["dask_searches"] == 3
+    # catchment table + siting coverage table (+ the road isochrones of proposed sites the
+    # file covers; the bands of existing GPs come from one in-process nearest pass)
+    assert remote.summary["dask_searches"] >= 2
     iso = remote.layers["isochrones"]
     assert set(iso.loc[iso["kind"] == "existing", "engine"]) == {"crow-fly", "road-network"}
     assert remote.summary["dask_blocks"] >= 4  # spread over both workers

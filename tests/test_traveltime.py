@@ -279,6 +279,30 @@ def test_isochrones_on_real_network_contain_reached_nodes(toulouse) -> None:
     assert iso.geometry.iloc[1].area > poly3.area
 
 
+def test_dissolved_isochrones_equal_the_union_of_per_facility_ones(toulouse) -> None:
+    # one nearest pass per threshold draws the same area as the union of one polygon per
+    # facility (the reached part of an edge depends only on the smallest time at its start)
+    net, _ = toulouse
+    eng = NetworkEngine(net)
+    fac = random_points(net, 12, seed=5, jitter=80.0, prefix="gp")
+    per = eng.isochrones(fac, thresholds_min=[2.0, 4.0])
+    one = eng.isochrones(fac, thresholds_min=[2.0, 4.0], dissolve=True)
+    assert list(one["facility_id"]) == ["all", "all"]
+    assert list(one["threshold_min"]) == [2.0, 4.0]
+    for t, geom in zip(one["threshold_min"], one.geometry, strict=True):
+        union = shapely.union_all(per.loc[per["threshold_min"] == t].geometry.to_numpy())
+        sym = shapely.symmetric_difference(union, geom).area
+        # equal up to the simplification of the roadside band (buffer / 6 per outline)
+        assert sym <= 0.002 * union.area, (t, sym, union.area)
+    crow = CrowFlyEngine()
+    cper = crow.isochrones(fac, thresholds_min=[5.0])
+    cone = crow.isochrones(fac, thresholds_min=[5.0], dissolve=True)
+    assert len(cone) == 1
+    assert cone.geometry.iloc[0].area == pytest.approx(
+        shapely.union_all(cper.geometry.to_numpy()).area, rel=1e-9
+    )
+
+
 def test_population_reached_counts_points_not_polygons(toulouse) -> None:
     net, _ = toulouse
     eng = NetworkEngine(net)

@@ -696,11 +696,12 @@ def _isochrones(
         for eng, mask in groups:
             if not mask.any():
                 continue
-            iso = eng.isochrones(fac[mask], thresholds_min=ths)
+            # existing GPs: one band per threshold from one nearest pass (dissolve=True)
+            iso = eng.isochrones(fac[mask], thresholds_min=ths, dissolve=kind == "existing")
             if not len(iso):
                 continue
             if kind == "existing":
-                iso = iso.dissolve(by="threshold_min").reset_index()[["threshold_min", "geometry"]]
+                iso = iso[["threshold_min", "geometry"]].copy()
                 iso["facility_id"] = "existing GPs"
             else:
                 iso = iso[["facility_id", "threshold_min", "geometry"]].copy()

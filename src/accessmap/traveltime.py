@@ -45,6 +45,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 
 from accessmap.config import WORKING_CRS
@@ -554,6 +555,7 @@ class NetworkEngine:
         facilities: gpd.GeoDataFrame,
         *,
         thresholds_min: Sequence[float] | float,
+        dissolve: bool = False,
     ) -> gpd.GeoDataFrame:
         """Isochrone polygons built from the reached network (:mod:`accessmap.isochrone_polygons`).
 
@@ -561,6 +563,19 @@ class NetworkEngine:
         reached within ``t`` minutes by car (patient -> practice), access leg of the facility
         included, drawn as the reached streets (partial edges included) plus a roadside band
         of ``isochrone_buffer_m``.
+
+        Parameters
+        ----------
+        facilities : GeoDataFrame
+            Points, index = facility ids.
+        thresholds_min : float or sequence of float
+            Thresholds in minutes.
+        dissolve : bool, optional
+            One polygon per threshold for all the facilities together (the area within ``t``
+            of the *nearest* one), from a single multi-source pass instead of one search and
+            one polygon per facility: the same area as the union of the per-facility
+            polygons (the reached part of an edge only depends on the smallest time at its
+            start node), at the cost of one nearest pass. ``facility_id`` is ``"all"``.
 
         Returns
         -------
@@ -575,7 +590,21 @@ class NetworkEngine:
         sf = self.snap(facilities, what="facilities")
         sf = sf[sf["snapped"]]
         rows: list[dict[str, Any]] = []
-        if len(sf):
+        if len(sf) and dissolve:
+            rip, rix, rw = self._reverse
+            n = rip.shape[0] - 1
+            tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(rip))
+            dist, _ = multi_source_dijkstra(
+                rip, rix, rw, sf["node"].to_numpy(), initial_cost=sf["access_min"].to_numpy(),
+                cutoff=max(thr),
+            )  # fmt: skip
+            for t in thr:
+                geom = reached_network_polygon(
+                    dist, t, edge_tail=tails, edge_head=rix, edge_time_min=rw,
+                    x=self.network.x, y=self.network.y, buffer_m=self.isochrone_buffer_m,
+                )  # fmt: skip
+                rows.append({"facility_id": "all", "threshold_min": t, "geometry": geom})
+        elif len(sf):
             rip, rix, rw = self._reverse
             n = rip.shape[0] - 1
             tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(rip))
@@ -774,10 +803,26 @@ class CrowFlyEngine:
         facilities: gpd.GeoDataFrame,
         *,
         thresholds_min: Sequence[float] | float,
+        dissolve: bool = False,
     ) -> gpd.GeoDataFrame:
-        """Circular buffers of radius ``t * speed / detour`` (``method="crow-fly-buffer"``)."""
+        """Circular buffers of radius ``t * speed / detour`` (``method="crow-fly-buffer"``).
+
+        With ``dissolve=True``, one polygon per threshold: the union over the facilities
+        (``facility_id`` ``"all"``).
+        """
         thr = _check_thresholds(thresholds_min)
         _check_points(facilities, "facilities", crs=self.crs)
+        if dissolve:
+            pts = facilities.geometry.to_numpy()
+            rows_d = [
+                {"facility_id": "all", "threshold_min": t,
+                 "geometry": shapely.union_all(
+                     shapely.buffer(pts, t * self._m_per_min, quad_segs=16))}
+                for t in thr
+            ]  # fmt: skip
+            gdf = gpd.GeoDataFrame(pd.DataFrame(rows_d), geometry="geometry", crs=facilities.crs)
+            gdf.insert(2, "method", "crow-fly-buffer")
+            return _label(gdf, self.name)
         rows = [
             {
                 "facility_id": fid,
@@ -860,9 +905,10 @@ def isochrones(
     *,
     thresholds_min: Sequence[float] | float,
     engine: TravelTimeEngine | str | None = None,
+    dissolve: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Isochrone polygons per facility and threshold."""
-    return _engine(engine).isochrones(facilities, thresholds_min=thresholds_min)
+    """Isochrone polygons per facility and threshold (one per threshold with ``dissolve``)."""
+    return _engine(engine).isochrones(facilities, thresholds_min=thresholds_min, dissolve=dissolve)
 
 
 def population_reached(
