@@ -303,6 +303,31 @@ def test_dissolved_isochrones_equal_the_union_of_per_facility_ones(toulouse) -> 
     )
 
 
+def test_raster_band_follows_the_vector_band(toulouse) -> None:
+    # large areas draw the band on a grid of buffer/2 cells: same reached streets, outline
+    # within about a cell of the exact (vector) band
+    from accessmap.routing import multi_source_dijkstra
+
+    net, _ = toulouse
+    eng = NetworkEngine(net)
+    rip, rix, rw = eng._reverse
+    tails = np.repeat(np.arange(net.n_nodes, dtype=np.int64), np.diff(rip))
+    dist, _ = multi_source_dijkstra(rip, rix, rw, np.arange(0, net.n_nodes, 3000))
+    kw = dict(edge_tail=tails, edge_head=rix, edge_time_min=rw, x=net.x, y=net.y,
+              buffer_m=150.0)  # fmt: skip
+    for t in (2.0, 8.0):
+        vec = reached_network_polygon(dist, t, method="vector", **kw)
+        ras = reached_network_polygon(dist, t, method="raster", **kw)
+        assert ras.is_valid and not ras.is_empty
+        iou = shapely.intersection(vec, ras).area / shapely.union(vec, ras).area
+        assert iou > 0.9, (t, iou)
+        # every reached node lies inside the raster band
+        near = dist <= t
+        assert shapely.contains_xy(ras, net.x[near], net.y[near]).mean() > 0.999
+    with pytest.raises(ValueError, match="method must be"):
+        reached_network_polygon(dist, 2.0, method="hexagons", **kw)
+
+
 def test_population_reached_counts_points_not_polygons(toulouse) -> None:
     net, _ = toulouse
     eng = NetworkEngine(net)
