@@ -28,9 +28,9 @@ over a whole région) takes GEOS many minutes. Above ``RASTER_ABOVE_SEGMENTS`` r
 (``method="auto"``) the same band is drawn on a grid instead: the reached segments are
 sampled every half cell and burnt into a boolean grid of ``buffer_m / 2`` cells, the grid is
 dilated by a disc of radius ``buffer_m`` (:func:`scipy.ndimage.binary_dilation`), and the
-cells are polygonised (:func:`rasterio.features.shapes`) and simplified by half a cell. The
-outline then follows the vector band to within about one cell (``buffer_m / 2``); the
-threshold test and the partial edges are the same.
+cells are polygonised (:func:`rasterio.features.shapes`). The outline then follows the vector
+band to within about one cell (``buffer_m / 2``), in steps of a cell; the threshold test and
+the partial edges are the same.
 """
 
 from __future__ import annotations
@@ -201,6 +201,7 @@ def _raster_band(
     ]
     if not polys:
         return shapely.Polygon()
-    # the polygons of separate regions do not overlap: a multipolygon, no union needed
-    out = shapely.make_valid(shapely.multipolygons(polys))
-    return shapely.simplify(out, cell / 2.0, preserve_topology=True)
+    # the polygons of separate regions do not overlap (they may touch at a corner, which a
+    # multipolygon allows): no union needed. Not simplified: GEOS's topology-preserving
+    # simplification takes minutes on a region-wide band with 100,000 holes.
+    return shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
