@@ -281,6 +281,10 @@ def _multi_source_kernel(
 
 _BLOCK = 128
 
+# The push into a bucket is written out twice in the kernel (sources, relaxations) on
+# purpose: moving it into an inlined helper with the pool counters in a small array measured
+# 0.44 s instead of 0.25 s on the 1.5 M-node benchmark (the counters leave registers).
+
 
 @numba.njit(cache=True, nogil=True)
 def _multi_source_bucket_kernel(
