@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,26 @@ def data_dir() -> Path:
     if not (d / "occitanie_admin.gpkg").exists():
         pytest.fail(f"data directory {d} not found: set ACCESSMAP_DATA_DIR")
     return d
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    """A Dask ``Client`` on a ``LocalCluster`` of two worker processes on 127.0.0.1.
+
+    Module scope: each test module gets fresh workers (some count the graph loads per worker).
+    """
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as cl,
+    ):
+        yield cl
 
 
 _real_connect = socket.socket.connect

@@ -8,7 +8,6 @@ Geofabrik 2021, ``SOURCES-roads.md``), compiled to the network cache format.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,21 +39,6 @@ def sources(network: tuple[RoadNetwork, Path]) -> np.ndarray:
     net, _ = network
     rng = np.random.default_rng(2026)
     return rng.choice(net.n_nodes, size=240, replace=False).astype(np.int64)
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[distributed.Client]:
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as cl,
-    ):
-        yield cl
 
 
 def _same(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> None:

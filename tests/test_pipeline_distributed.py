@@ -28,21 +28,6 @@ TOULOUSE = "roads_occitanie_toulouse_insa-begraphes-osm_nodes.csv"
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as cl,
-    ):
-        yield cl
-
-
-@pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A private network cache (``ACCESSMAP_CACHE_DIR``) for the module's road runs."""
     d = tmp_path_factory.mktemp("netcache")
