@@ -308,7 +308,11 @@ _MAIN_KEYS = ("case", "tool", "nodes", "seconds", "peak_mb")
 def as_run_row(row: dict[str, Any], graph: str) -> dict[str, Any]:
     """A row in the layout of ``benchmarks.run`` (``benchmark, graph, nodes, tool, seconds,
     peak_mb, note``); the other fields go to ``note``."""
-    note = "; ".join(f"{k}={v}" for k, v in row.items() if k not in _MAIN_KEYS)
+
+    def fmt(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v)
+
+    note = "; ".join(f"{k}={fmt(v)}" for k, v in row.items() if k not in _MAIN_KEYS)
     return {
         "benchmark": row["case"],
         "graph": graph,

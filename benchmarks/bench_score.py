@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_national import _in_child, bench_cache_dir
+from benchmarks.bench_national import _in_child, as_run_row, bench_cache_dir
 
 #: Nodes of the synthetic regional graph.
 N_NODES = int(os.environ.get("BENCH_SCORE_NODES", 1_500_000))
@@ -323,28 +323,13 @@ def bench_road_graph(n_nodes: int = N_NODES) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ entry points
 
 
-_MAIN_KEYS = ("case", "tool", "nodes", "seconds", "peak_mb")
-
-
 def _as_run_row(row: dict[str, Any]) -> dict[str, Any]:
     graph = (
         "Occitanie communes, crow-fly"
         if row["case"].startswith("default")
         else "synthetic road-like over Occitanie"
     )
-
-    def fmt(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v)
-
-    return {
-        "benchmark": row["case"],
-        "graph": graph,
-        "nodes": int(row.get("nodes", 0) or 0),
-        "tool": row.get("tool", "accessmap"),
-        "seconds": row.get("seconds", float("nan")),
-        "peak_mb": row.get("peak_mb", float("nan")),
-        "note": "; ".join(f"{k}={fmt(v)}" for k, v in row.items() if k not in _MAIN_KEYS),
-    }
+    return as_run_row(row, graph)
 
 
 def bench_score(n_nodes: int = N_NODES) -> list[dict[str, Any]]:
