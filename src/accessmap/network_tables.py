@@ -1,6 +1,6 @@
 """Build a :class:`~accessmap.network.RoadNetwork` from node and edge CSV tables.
 
-Two real table formats are read (``/work/shared/data/SOURCES-roads.md`` sections 2, 5, 6);
+Two real table formats are read (``SOURCES-roads.md`` of the data directory, sections 2, 5, 6);
 the format is detected from the edge table's columns (:func:`detect_table_format`).
 
 ``"pfe"`` (student project ``PFE_RECHERCHE_VOITURE``: Auch, Nîmes, Montpellier,
