@@ -215,22 +215,23 @@ class _Times:
                 # A covered origin reaches covered facilities by road and the others (outside
                 # the road file) crow-fly; its nearest is the quicker of the two.
                 net = self.net.nearest(origins[o_cov], facilities[f_cov])
-                if (~f_cov).any() and not self.network_only:
-                    out = self.crow.nearest(origins[o_cov], facilities[~f_cov])
-                    beats = net["travel_time_min"].notna() & ~(
-                        out["travel_time_min"] < net["travel_time_min"]
-                    )
-                else:
-                    beats = net["travel_time_min"].notna()
+                outside = (
+                    self.crow.nearest(origins[o_cov], facilities[~f_cov])
+                    if (~f_cov).any() and not self.network_only
+                    else None
+                )
+                beats = net["travel_time_min"].notna()
+                if outside is not None:
+                    beats &= ~(outside["travel_time_min"] < net["travel_time_min"])
                 idx = net.index[beats.to_numpy()]
                 res.loc[idx, "nearest_id"] = net.loc[idx, "nearest_id"]
                 res.loc[idx, "travel_time_min"] = net.loc[idx, "travel_time_min"]
                 res.loc[idx, "engine"] = self.net.name
-                if not self.network_only and (~f_cov).any():
+                if outside is not None:
                     # covered origins whose nearest lies outside: crow-fly to the outside ones
                     rest = net.index[~beats.to_numpy()]
-                    res.loc[rest, "nearest_id"] = out.loc[rest, "nearest_id"]
-                    res.loc[rest, "travel_time_min"] = out.loc[rest, "travel_time_min"]
+                    res.loc[rest, "nearest_id"] = outside.loc[rest, "nearest_id"]
+                    res.loc[rest, "travel_time_min"] = outside.loc[rest, "travel_time_min"]
             if self.network_only:
                 res.loc[res["engine"] != self.net.name, ["travel_time_min"]] = np.nan
         return res
@@ -689,7 +690,7 @@ def _isochrones(
         if kind == "proposed":
             fac = fac.set_index("insee", drop=False)
             fac.index.name = None
-        cov = engine.covered(fac) if engine.net is not None else np.zeros(len(fac), bool)
+        cov = engine.covered(fac)  # all False without a road file
         groups = [(engine.net, cov)] if engine.net is not None else []
         if not engine.network_only:
             groups.append((engine.crow, ~cov))

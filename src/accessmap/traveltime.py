@@ -590,10 +590,11 @@ class NetworkEngine:
         sf = self.snap(facilities, what="facilities")
         sf = sf[sf["snapped"]]
         rows: list[dict[str, Any]] = []
-        if len(sf) and dissolve:
+        if len(sf):
             rip, rix, rw = self._reverse
             n = rip.shape[0] - 1
             tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(rip))
+        if len(sf) and dissolve:
             dist, _ = multi_source_dijkstra(
                 rip, rix, rw, sf["node"].to_numpy(), initial_cost=sf["access_min"].to_numpy(),
                 cutoff=max(thr),
@@ -605,9 +606,6 @@ class NetworkEngine:
                 )  # fmt: skip
                 rows.append({"facility_id": "all", "threshold_min": t, "geometry": geom})
         elif len(sf):
-            rip, rix, rw = self._reverse
-            n = rip.shape[0] - 1
-            tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(rip))
             si, node, d = self._bounded(
                 sf["node"].to_numpy(),
                 max(thr),
