@@ -166,7 +166,8 @@ def load_area(
     else:
         from accessmap import national
 
-        area = national.load_national_area(key, data_dir=data_dir, deps=deps)
+        # the user's spelling: resolve_region ignores case, and errors quote it as typed
+        area = national.load_national_area(region.strip(), data_dir=data_dir, deps=deps)
     _check_crs(area)
     log.info(
         "area %s: %d communes, %d GP sites (%d GPs)",

@@ -873,8 +873,9 @@ def load_national_area(
         # the pipeline works in EPSG:2154; handing it Lambert-93 layers for a DROM would
         # silently inflate distances by 13-88 %, so the caller must opt in to the local CRS
         raise CRSError(
-            f"région {region!r} is overseas: EPSG:2154 is not valid there and the scoring "
-            "pipeline does not yet carry a local CRS; load it with load_national_area("
+            f"area {region!r} is overseas (département {sel[0]}): EPSG:2154 is not valid "
+            "there and the scoring pipeline does not yet carry a local CRS; load it with "
+            "load_national_area("
             f"{region!r}, crs={local_crs(sel[0])!r}) and run the engines in that CRS"
         )
     out_crs = crs or WORKING_CRS
