@@ -2,7 +2,7 @@
 
 Cases (each runs in a fresh ``spawn`` process, so that its peak memory is its own):
 
-* ``build andorra``: accessmap :func:`accessmap.network.load_network` without cache on the
+* ``build andorra``: accessmap :func:`accessmap.network.graph.load_network` without cache on the
   Andorra ``.osm.pbf`` and on the same data as ``.osm.bz2`` (drivable graph, speeds, travel
   times, largest strongly connected component);
 * ``build andorra``, osmnx: ``osmnx.graph_from_xml`` on the ``.osm.bz2`` (osmnx defaults:
@@ -139,13 +139,13 @@ def write_grid_osm(path: str | os.PathLike[str], n_nodes: int, *, seed: int = 7)
 # ---------------------------------------------------------------------- cases (child side)
 def _warm_imports() -> None:
     """Import the builder modules before timing (imports are a per-process cost)."""
-    import accessmap.network_osm
-    import accessmap.network_tables
-    import accessmap.speeds  # noqa: F401
+    import accessmap.network.osm
+    import accessmap.network.tables
+    import accessmap.network.speeds  # noqa: F401
 
 
 def _case_accessmap_build(path: str) -> Callable[[], Any]:
-    from accessmap.network import load_network
+    from accessmap.network.graph import load_network
 
     _warm_imports()
 
@@ -156,7 +156,7 @@ def _case_accessmap_build(path: str) -> Callable[[], Any]:
 
 
 def _case_accessmap_reload(path: str, cache_dir: str) -> Callable[[], Any]:
-    from accessmap.network import load_network
+    from accessmap.network.graph import load_network
 
     _warm_imports()
 
@@ -181,7 +181,7 @@ def _case_osmnx(path: str) -> Callable[[], Any]:
 
 
 def _case_accessmap_from_osm(path: str) -> Callable[[], Any]:
-    from accessmap.network import RoadNetwork
+    from accessmap.network.graph import RoadNetwork
 
     _warm_imports()
 
@@ -192,7 +192,7 @@ def _case_accessmap_from_osm(path: str) -> Callable[[], Any]:
 
 
 def _case_npz_reload(npz: str) -> Callable[[], Any]:
-    from accessmap.network import RoadNetwork
+    from accessmap.network.graph import RoadNetwork
 
     def run() -> Any:
         return RoadNetwork.load(npz)
@@ -201,7 +201,7 @@ def _case_npz_reload(npz: str) -> Callable[[], Any]:
 
 
 def _case_from_arrays(n_nodes: int) -> Callable[[], Any]:
-    from accessmap.network import RoadNetwork
+    from accessmap.network.graph import RoadNetwork
     from benchmarks.generate import generate_road_graph
 
     g = generate_road_graph(n_nodes)
@@ -295,7 +295,7 @@ def bench_build(
                 {"case": "build andorra .osm.bz2", "tool": "osmnx graph_from_xml+speeds"}
                 | _run_isolated("osmnx_build", bz2)
             )
-        from accessmap.network import RoadNetwork, load_network
+        from accessmap.network.graph import RoadNetwork, load_network
 
         load_network(pbf, cache_dir=tmp)  # warm the cache (not timed)
         rows.append(

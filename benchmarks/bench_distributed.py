@@ -3,7 +3,7 @@
 Workload: the catchment table of the 2SFCA/E2SFCA/APL measures (every GP node -> every
 origin node within 20 minutes, on the reversed graph) on the generated road-like graph of
 :mod:`benchmarks.bench_national` (1 M nodes by default, GP and origin densities of France as
-documented there), computed by :func:`accessmap.distributed.distributed_bounded_table` on a
+documented there), computed by :func:`accessmap.parallel.distributed_bounded_table` on a
 ``LocalCluster`` of 1 worker, then of 2 workers (one thread and one process each, on
 127.0.0.1). Each cluster first runs one small warm-up block per worker (reading the graph
 file and loading the compiled numba kernels are per-process costs, reported separately),
@@ -37,7 +37,7 @@ BLOCK_SIZE = 24
 
 
 def _run(client: Any, path: str, gps: np.ndarray, mask: np.ndarray) -> tuple[float, Any]:
-    from accessmap import distributed
+    from accessmap import parallel as distributed
 
     t0 = time.perf_counter()
     table = distributed.distributed_bounded_table(
@@ -64,7 +64,7 @@ def _cluster_run(
     ):
         t_start = time.perf_counter() - t0
         # warm-up on every worker: map the graph, reverse it, load the compiled kernels
-        from accessmap import distributed
+        from accessmap import parallel as distributed
 
         t1 = time.perf_counter()
         distributed.preload_graph(client, path, reverse=True)
@@ -90,7 +90,8 @@ def bench_distributed(*, n_nodes: int = QUICK_NODES) -> list[dict[str, Any]]:
         graph reads per cluster) and ``dask-speedup`` (``speedup`` = t1 / t2, rows,
         ``identical``: both tables equal to the in-process one).
     """
-    from accessmap import distributed, routing
+    from accessmap import parallel as distributed
+    from accessmap.routing import kernels as routing
 
     routing.warmup()
     path, _ = graph_file(n_nodes)

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from accessmap.routing import bounded_dijkstra, multi_source_dijkstra, warmup
+from accessmap.routing.kernels import bounded_dijkstra, multi_source_dijkstra, warmup
 from benchmarks.generate import generate_road_graph
 
 Row = dict[str, Any]
@@ -198,7 +198,7 @@ def _compare(
         t_pd, pres = _time(_pd_nearest)
         # pandana's nearest_pois gives the cost from each node TO its nearest POI: compare
         # with accessmap on the reversed graph
-        from accessmap.routing import reverse_csr
+        from accessmap.routing.kernels import reverse_csr
 
         rdist, _ = multi_source_dijkstra(*reverse_csr(ip, ix, w), fac)
         ok = np.isfinite(rdist)
@@ -262,7 +262,7 @@ def _compare(
 
 
 def _real_extracts(rows: list[Row]) -> None:
-    from accessmap.network import RoadNetwork
+    from accessmap.network.graph import RoadNetwork
 
     d = _data_dir()
     for name, files in EXTRACTS.items():
@@ -319,7 +319,7 @@ def _generated(rows: list[Row]) -> None:
     n = g.n_nodes
     rows.append(_row("generate graph", name, n, "benchmarks.generate", t_gen,
                      note=f"{ix.size:,} directed edges"))  # fmt: skip
-    from accessmap.network import RoadNetwork
+    from accessmap.network.graph import RoadNetwork
 
     t_arr, net = _time(
         lambda: RoadNetwork.from_arrays(g.u, g.v, g.travel_time_min, g.x, g.y, np.arange(n))
@@ -365,7 +365,7 @@ def _generated(rows: list[Row]) -> None:
     t_b, res = _time(lambda: bounded_dijkstra(ip, ix, w, orig, 20.0, mask))
     rows.append(_row(bench, name, n, "accessmap (from origins)", t_b,
                      note=f"{res[0].size:,} pairs"))  # fmt: skip
-    from accessmap.routing import reverse_csr
+    from accessmap.routing.kernels import reverse_csr
 
     rip, rix, rw = reverse_csr(ip, ix, w)
     omask = np.zeros(n, dtype=bool)

@@ -22,7 +22,7 @@ The synthetic road graph
 No regional road file is available offline (``SOURCES-roads.md``), so
 :func:`benchmarks.generate.generate_road_graph` (seed 42, 150 m lattice, road-class speed
 mix; ``docs/benchmarks.md``) is **affine-mapped** onto the bounding box of Occitanie's
-communes (:func:`accessmap.loaders.load_communes`, EPSG:2154): x and y are scaled
+communes (:func:`accessmap.loaders.admin.load_communes`, EPSG:2154): x and y are scaled
 independently so the generated extent fills the box (at 1.5 M nodes, a 184 km square
 stretched to 420 x 302 km, scale 2.29 x 1.65, i.e. about 340 x 250 m between
 intersections instead of 150 m; the box also covers sea, Spain and neighbouring régions,
@@ -179,7 +179,7 @@ def _write_tables(n_nodes: int, nodes_csv: str, edges_csv: str) -> dict[str, Any
     import pandas as pd
     from pyproj import Transformer
 
-    from accessmap.loaders import load_communes
+    from accessmap.loaders.admin import load_communes
     from benchmarks.generate import generate_road_graph
 
     t0 = time.perf_counter()
@@ -244,7 +244,7 @@ def road_tables(n_nodes: int = N_NODES) -> tuple[Path, dict[str, Any] | None]:
 
 
 def _compile(nodes_csv: str) -> dict[str, Any]:
-    from accessmap.network import load_network
+    from accessmap.network.graph import load_network
 
     t0 = time.perf_counter()
     net = load_network(nodes_csv, use_cache=False)
@@ -267,8 +267,8 @@ def _compile(nodes_csv: str) -> dict[str, Any]:
 
 
 def _score_road(nodes_csv: str, out_dir: str) -> dict[str, Any]:
-    from accessmap import routing
-    from accessmap.export import to_geopackage, write_tables
+    from accessmap.routing import kernels as routing
+    from accessmap.outputs.geopackage import to_geopackage, write_tables
     from accessmap.pipeline import ScoreParams, run_score
 
     routing.warmup()  # numba cache load, as any road run pays it (not a pipeline stage)

@@ -1,4 +1,4 @@
-"""Tests for accessmap.distributed: Dask results identical to the single-process kernels.
+"""Tests for accessmap.parallel: Dask results identical to the single-process kernels.
 
 A ``LocalCluster`` with two worker processes on 127.0.0.1 runs the blocks; the reference is
 one in-process call of the routing kernels on a real OpenStreetMap extract (Andorra,
@@ -15,10 +15,14 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from accessmap import distributed as D
-from accessmap import routing
+from accessmap import parallel as D
+from accessmap import pipeline as P
+from accessmap import siting as SI
+from accessmap.network import store as S
+from accessmap.routing import partitioned as RP
+from accessmap.routing import kernels as routing
 from accessmap.errors import BadValueError, ConfigError, OutputExistsError, UnreadableFileError
-from accessmap.network import RoadNetwork, load_network
+from accessmap.network.graph import RoadNetwork, load_network
 
 distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
 
@@ -57,7 +61,7 @@ def test_bounded_table_identical_on_two_workers(
     got = D.distributed_bounded_table(path, sources, CUTOFF, client, block_size=25)
     _same(got, ref)
     # ten blocks spread over both workers, each of which read the graph file exactly once
-    info = client.run(D.graph_cache_info)
+    info = client.run(S.graph_cache_info)
     assert len(info) == 2
     assert all(v["loads"] == 1 for v in info.values()), info
     # in-process, same blocks: same table
@@ -124,7 +128,7 @@ def test_coverage_sets_against_scipy(
     tau = 6.0
     cand = sources[:30]
     demand = np.concatenate([sources[30:130], sources[30:35]])  # repeated nodes allowed
-    cov = D.distributed_coverage_sets(path, cand, demand, tau, client, block_size=7)
+    cov = SI.distributed_coverage_sets(path, cand, demand, tau, client, block_size=7)
     assert cov.shape == (30, 105)
     # independent reference: times from each demand node to every candidate, forward graph
     times = dijkstra(net.to_csr_matrix(), directed=True, indices=demand, limit=tau + 1e-6)
@@ -134,7 +138,7 @@ def test_coverage_sets_against_scipy(
     dense = cov.toarray()
     assert dense.sum() > 30
     assert bool(dense[sure_in].all()) and not bool(dense[sure_out].any())
-    _same((dense,), (D.distributed_coverage_sets(path, cand, demand, tau, None).toarray(),))
+    _same((dense,), (SI.distributed_coverage_sets(path, cand, demand, tau, None).toarray(),))
 
 
 def test_nearest_per_region(
@@ -157,14 +161,14 @@ def test_nearest_per_region(
 
 
 def test_run_regions_maps_codes(client: distributed.Client) -> None:
-    from accessmap.national import resolve_region
+    from accessmap.geography import resolve_region
 
-    got = D.run_regions(["76", "Corse", "46"], client, func=resolve_region)
+    got = P.run_regions(["76", "Corse", "46"], client, func=resolve_region)
     assert list(got) == ["76", "Corse", "46"]
     assert got["Corse"] == ["2A", "2B"] and got["46"] == ["46"]
-    assert D.run_regions(["94"], None, func=resolve_region) == {"94": ["2A", "2B"]}
+    assert P.run_regions(["94"], None, func=resolve_region) == {"94": ["2A", "2B"]}
     with pytest.raises(ConfigError, match="unknown region 'Atlantis'"):
-        D.run_regions(["76", "Atlantis"], None, func=resolve_region)
+        P.run_regions(["76", "Atlantis"], None, func=resolve_region)
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -184,27 +188,27 @@ def test_bad_initial_cost_length(network: tuple[RoadNetwork, Path]) -> None:
 
 def test_missing_and_corrupt_graph_files(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFileError, match="file system every worker sees"):
-        D.graph_arrays(tmp_path / "nowhere.npz")
+        S.graph_arrays(tmp_path / "nowhere.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip file")
     with pytest.raises(UnreadableFileError, match=r"rebuild it with accessmap\.network"):
-        D.graph_arrays(bad)
+        S.graph_arrays(bad)
     other = tmp_path / "other.npz"
     np.savez(other, a=np.zeros(3))
     with pytest.raises(UnreadableFileError, match="member 'indptr' missing"):
-        D.graph_arrays(other)
+        S.graph_arrays(other)
 
 
 def test_mmap_reads_the_saved_arrays(network: tuple[RoadNetwork, Path]) -> None:
     net, path = network
-    D.clear_graph_cache()
-    ip, ix, w = D.graph_arrays(path)
+    S.clear_graph_cache()
+    ip, ix, w = S.graph_arrays(path)
     assert isinstance(ix, np.memmap)
     np.testing.assert_array_equal(ip, net.indptr)
     np.testing.assert_array_equal(ix, net.indices)
     np.testing.assert_array_equal(w, net.travel_time_min)
-    assert D.graph_arrays(path)[1] is ix  # cached
-    rip, rix, rw = D.graph_arrays(path, reverse=True)
+    assert S.graph_arrays(path)[1] is ix  # cached
+    rip, rix, rw = S.graph_arrays(path, reverse=True)
     rev = net.reverse()
     # same edge set (the order inside a row may differ): compare as sparse matrices
     a = sp.csr_matrix((rw, rix, rip), shape=(net.n_nodes,) * 2)
@@ -229,14 +233,14 @@ def test_nearest_missing_sources(network: tuple[RoadNetwork, Path]) -> None:
 
 def test_ensure_network_file(network: tuple[RoadNetwork, Path], tmp_path: Path) -> None:
     net, path = network
-    assert D.ensure_network_file(net) == path  # already in the cache
+    assert S.ensure_network_file(net) == path  # already in the cache
     small = RoadNetwork.from_arrays(
         [0, 1, 2], [1, 2, 0], [1.0, 2.0, 3.0], x=[0.0, 1.0, 2.0], y=[0.0, 0.0, 1.0],
         node_ids=[10, 11, 12],
     )  # fmt: skip
-    p = D.ensure_network_file(small, cache_dir=tmp_path)
+    p = S.ensure_network_file(small, cache_dir=tmp_path)
     assert p.parent == tmp_path and p.is_file()
-    assert D.ensure_network_file(small, cache_dir=tmp_path) == p  # same arrays, same file
+    assert S.ensure_network_file(small, cache_dir=tmp_path) == p  # same arrays, same file
     src, node, dist = D.distributed_bounded_table(p, [0], 10.0)
     assert node.tolist() == [0, 1, 2] and dist.tolist() == [0.0, 1.0, 3.0]
     assert src.tolist() == [0, 0, 0]
@@ -248,7 +252,7 @@ def test_preload_graph_on_every_worker(
     net, path = network
     held = D.preload_graph(client, path, reverse=True)
     assert len(held) == 2 and set(held.values()) == {net.n_nodes}
-    info = client.run(D.graph_cache_info)
+    info = client.run(S.graph_cache_info)
     assert all(v["cached"] >= 2 for v in info.values())  # forward + reversed
 
 
@@ -259,8 +263,8 @@ def test_run_regions_real_pipeline_identical(data_dir: Path, client: distributed
     from accessmap.pipeline import ScoreParams
 
     params = ScoreParams(engine="crow-fly", grid=False, exact=False, k=3)
-    remote = D.run_regions(["46", "82"], client, params=params, data_dir=data_dir)
-    local = D.run_regions(["46", "82"], None, params=params, data_dir=data_dir)
+    remote = P.run_regions(["46", "82"], client, params=params, data_dir=data_dir)
+    local = P.run_regions(["46", "82"], None, params=params, data_dir=data_dir)
     for code, n in (("46", 312), ("82", 195)):
         for layer in ("communes", "epci_scores", "sites"):
             a = pd.DataFrame(remote[code].layers[layer]).drop(columns="geometry")
@@ -275,10 +279,10 @@ def test_partitioned_nearest_equals_single_pass(
 ) -> None:
     """Regions on threads + border repair give exactly the single multi-source pass."""
     net, path = network
-    x, y = D.graph_coordinates(path)
+    x, y = S.graph_coordinates(path)
     np.testing.assert_array_equal(x, net.x)
     np.testing.assert_array_equal(y, net.y)
-    part = D.strip_partition(x, n_parts)
+    part = RP.strip_partition(x, n_parts)
     assert np.bincount(part).min() >= net.n_nodes // n_parts - 1
     rev = net.reverse()
     rng = np.random.default_rng(n_parts)
@@ -288,7 +292,7 @@ def test_partitioned_nearest_equals_single_pass(
         ref = routing.multi_source_dijkstra(
             rev.indptr, rev.indices, rev.travel_time_min, src, leg, cutoff
         )
-        dist, label, repaired = D.partitioned_nearest(
+        dist, label, repaired = RP.partitioned_nearest(
             rev.indptr, rev.indices, rev.travel_time_min, src, part,
             initial_cost=leg, cutoff=cutoff,
         )  # fmt: skip
@@ -300,11 +304,11 @@ def test_partitioned_nearest_equals_single_pass(
 def test_partitioned_nearest_bad_part(network: tuple[RoadNetwork, Path]) -> None:
     net, _ = network
     with pytest.raises(BadValueError, match="part must give a region number"):
-        D.partitioned_nearest(
+        RP.partitioned_nearest(
             net.indptr, net.indices, net.travel_time_min, [0], np.zeros(3, dtype=np.int32)
         )
     with pytest.raises(ConfigError, match="n_parts must be >= 1"):
-        D.strip_partition(net.x, 0)
+        RP.strip_partition(net.x, 0)
 
 
 def test_distributed_partitioned_nearest_on_workers(

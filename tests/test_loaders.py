@@ -15,6 +15,7 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box
 
 from accessmap import loaders as L
+from accessmap.loaders import admin as LA
 from accessmap.config import OCCITANIE_DEPS
 from accessmap.errors import (
     BadValueError,
@@ -369,34 +370,34 @@ def test_priority_zones(tmp_path: Path, data_dir: Path) -> None:
     ],
 )
 def test_detect_road_format(data_dir: Path, name: str, fmt: str) -> None:
-    assert L.detect_road_format(data_dir / name) == fmt
+    assert LA.detect_road_format(data_dir / name) == fmt
 
 
 def test_detect_road_format_bad(tmp_path: Path) -> None:
     fake = tmp_path / "x.osm.pbf"
     fake.write_text("<osm></osm>")
     with pytest.raises(UnreadableFileError, match=r"x\.osm\.pbf: not an OSM PBF file"):
-        L.detect_road_format(fake)
+        LA.detect_road_format(fake)
     xml = tmp_path / "x.osm"
     xml.write_text('<?xml version="1.0"?><osm version="0.6"></osm>')
-    assert L.detect_road_format(xml) == "osm_xml"
+    assert LA.detect_road_format(xml) == "osm_xml"
     bz = tmp_path / "y.osm.bz2"
     bz.write_text("plain text")
     with pytest.raises(UnreadableFileError, match="not bzip2-compressed"):
-        L.detect_road_format(bz)
+        LA.detect_road_format(bz)
     nodes = tmp_path / "t_nodes.csv"
     nodes.write_text("node_id,lon,lat\n1,0,0\n")
     with pytest.raises(DataNotFoundError, match=r"t_edges.csv"):
-        L.detect_road_format(nodes)
+        LA.detect_road_format(nodes)
     (tmp_path / "t_edges.csv").write_text("a,b\n1,2\n")
     with pytest.raises(UnreadableFileError, match="match no known layout"):
-        L.detect_road_format(nodes)
+        LA.detect_road_format(nodes)
     shp = tmp_path / "roads.shp"
     shp.write_text("x")
     with pytest.raises(UnreadableFileError, match="unknown road-network format"):
-        L.detect_road_format(shp)
+        LA.detect_road_format(shp)
     with pytest.raises(DataNotFoundError, match=r"absent.osm.pbf"):
-        L.detect_road_format(tmp_path / "absent.osm.pbf")
+        LA.detect_road_format(tmp_path / "absent.osm.pbf")
 
 
 # --------------------------------------------------------------------------- broken admin
@@ -511,7 +512,7 @@ def test_supply_csv_bad(tmp_path: Path) -> None:
 
 
 def test_check_data_join_rates(data_dir: Path) -> None:
-    from accessmap.loaders_check import check_data
+    from accessmap.data.check import check_data
 
     report = check_data(data_dir)
     assert report.ok and not report.problems
@@ -570,7 +571,7 @@ def _cog_tarball(path: Path, entries: list[dict[str, object]]) -> Path:
 
 
 def test_build_commune_code_map(tmp_path: Path) -> None:
-    from accessmap.loaders_cog import build_commune_code_map
+    from accessmap.loaders.cog import build_commune_code_map
 
     t = build_commune_code_map(_cog_tarball(tmp_path / "cog.tgz", COG_ENTRIES))
     rows = set(t.itertuples(index=False, name=None))
@@ -601,7 +602,7 @@ def test_code_map_built_from_package_when_bundle_file_absent(tmp_path: Path) -> 
 
 
 def test_cog_package_broken(tmp_path: Path) -> None:
-    from accessmap.loaders_cog import build_commune_code_map
+    from accessmap.loaders.cog import build_commune_code_map
 
     p = _cog_tarball(tmp_path / "cog.tgz", COG_ENTRIES)
     p.write_bytes(p.read_bytes()[:40])
@@ -624,7 +625,7 @@ def test_cog_package_broken(tmp_path: Path) -> None:
 
 
 def test_check_data_accepts_code_map_alternative(tmp_path: Path) -> None:
-    from accessmap.loaders_check import check_data
+    from accessmap.data.check import check_data
 
     _cog_tarball(tmp_path / "decoupage-administratif-6.0.0.tgz", COG_ENTRIES)
     report = check_data(tmp_path)
@@ -771,8 +772,8 @@ def test_load_finess_bad(tmp_path: Path) -> None:
 
 def test_check_data_reads_official_downloads(tmp_path: Path, data_dir: Path) -> None:
     """Downloaded official files are read by their loaders, not just listed."""
-    from accessmap.datadir import get_dataset
-    from accessmap.loaders_check import check_data
+    from accessmap.data.registry import get_dataset
+    from accessmap.data.check import check_data
 
     for p in data_dir.iterdir():
         (tmp_path / p.name).symlink_to(p)

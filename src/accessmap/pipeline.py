@@ -4,10 +4,20 @@
 times with an engine (crow-fly everywhere; road network where a road file covers the area),
 the access measures (nearest-GP time, coverage, E2SFCA, APL, equity), the zone scores and
 the siting of new centres, and returns a :class:`ScoreResult` whose layers
-:func:`accessmap.export.to_geopackage` writes. Methods and sources: ``docs/methods.md``.
+:func:`accessmap.outputs.geopackage.to_geopackage` writes. Methods and sources: ``docs/methods.md``.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from accessmap.geography import resolve_region
+from accessmap.parallel import _session
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 import datetime as _dt
 import logging
@@ -20,12 +30,19 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
-from accessmap import __version__
+from accessmap import __version__, scoring, siting
+from accessmap import supply as sk
 from accessmap.area import Area, load_area
 from accessmap.config import WORKING_CRS
+from accessmap.data import validate
+from accessmap.data.registry import load_registry
 from accessmap.errors import ConfigError, UnknownCodeError
+from accessmap.loaders.admin import load_priority_zones
+from accessmap.measures import core as measures
+from accessmap.measures.core import coverage
+from accessmap.parallel import dask_client
+from accessmap.traveltime import CrowFlyEngine, MixedEngine, NetworkEngine, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +73,7 @@ class ScoreParams:
         Road file (``.osm.pbf``, ``.osm``, ``.osm.bz2``, or a node/edge CSV pair given as
         the nodes file).
     profile : str
-        Speed profile name (:func:`accessmap.speeds.get_profile`).
+        Speed profile name (:func:`accessmap.network.speeds.get_profile`).
     zones : Path, optional
         An extra zone layer (any OGR file with polygons) to score besides the EPCI.
     zones_id : str
@@ -79,6 +96,9 @@ class ScoreParams:
         Isochrone thresholds.
     what_if : tuple of str
         INSEE codes to evaluate as single new sites.
+    supply_kinds : tuple of str
+        Supply kinds of :mod:`accessmap.supply` to time (``gp`` always; default
+        ``gp, emergency, hospital``); each adds ``time_<kind>_min`` to the communes.
     """
 
     region: str = "occitanie"
@@ -99,6 +119,7 @@ class ScoreParams:
     consultations_per_gp: float = 5400.0
     isochrone_min: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
     what_if: tuple[str, ...] = ()
+    supply_kinds: tuple[str, ...] = sk.DEFAULT_KINDS
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the bad option and the fix."""
@@ -142,154 +163,22 @@ class ScoreResult:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class _Times:
-    """Travel times from a crow-fly engine, overridden by a road engine where it covers.
-
-    With a Dask ``client`` the road engine's bounded searches (catchment table, siting
-    coverage table, isochrones) run on the cluster in blocks of sources; the workers read
-    the compiled graph from the network cache file. The nearest passes and every crow-fly
-    step stay in this process (``docs/scaling.md`` gives the reasons and figures).
-    """
-
-    def __init__(
-        self, params: ScoreParams, data_dir: str | Path | None, *, client: Any = None
-    ) -> None:
-        from accessmap.traveltime import CrowFlyEngine
-
-        self.crow = CrowFlyEngine()
-        self.client = client
-        self.net: Any = None
-        self.net_xy: cKDTree | None = None
-        self.max_snap_m = 0.0
-        if params.roads is not None and params.engine != "crow-fly":
-            from accessmap.network import load_network
-            from accessmap.traveltime import NetworkEngine
-
-            network = load_network(Path(params.roads), profile=params.profile)
-            self.net = NetworkEngine(network, client=client)
-            self.max_snap_m = float(getattr(self.net, "max_snap_m", 1000.0))
-            self.net_xy = cKDTree(np.column_stack([network.x, network.y]))
-            self.network_meta = dict(network.meta)
-        self.network_only = params.engine == "road-network"
-
-    def dask_info(self) -> dict[str, Any]:
-        """What went to the Dask cluster: scheduler, workers, threads, searches, blocks."""
-        if self.client is None:
-            return {"scheduler": None, "dask_workers": 0}
-        nthreads = self.client.nthreads()
-        return {
-            "scheduler": str(self.client.scheduler.address),
-            "dask_workers": len(nthreads),
-            "dask_threads": int(sum(nthreads.values())),
-            "dask_searches": int(getattr(self.net, "remote_calls", 0)),
-            "dask_blocks": int(getattr(self.net, "remote_blocks", 0)),
-        }
-
-    @property
-    def names(self) -> list[str]:
-        out = [] if self.network_only else [self.crow.name]
-        if self.net is not None:
-            out.append(self.net.name)
-        return out
-
-    def covered(self, points: gpd.GeoDataFrame) -> np.ndarray:
-        """Mask of points within the snapping distance of the road network."""
-        if self.net_xy is None or len(points) == 0:
-            return np.zeros(len(points), dtype=bool)
-        d, _ = self.net_xy.query(np.column_stack([points.geometry.x, points.geometry.y]))
-        return np.asarray(d <= self.max_snap_m)
-
-    def nearest(self, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
-        if len(facilities) == 0:
-            out = pd.DataFrame(
-                {"nearest_id": pd.Series([None] * len(origins), dtype=object),
-                 "travel_time_min": np.nan}, index=origins.index)  # fmt: skip
-            out["engine"] = "none"
-            return out
-        res = self.crow.nearest(origins, facilities)[["nearest_id", "travel_time_min"]].copy()
-        res["engine"] = self.crow.name
-        if self.net is not None:
-            o_cov = self.covered(origins)
-            f_cov = self.covered(facilities)
-            if o_cov.any() and f_cov.any():
-                # A covered origin reaches covered facilities by road and the others (outside
-                # the road file) crow-fly; its nearest is the quicker of the two.
-                net = self.net.nearest(origins[o_cov], facilities[f_cov])
-                outside = (
-                    self.crow.nearest(origins[o_cov], facilities[~f_cov])
-                    if (~f_cov).any() and not self.network_only
-                    else None
-                )
-                beats = net["travel_time_min"].notna()
-                if outside is not None:
-                    beats &= ~(outside["travel_time_min"] < net["travel_time_min"])
-                idx = net.index[beats.to_numpy()]
-                res.loc[idx, "nearest_id"] = net.loc[idx, "nearest_id"]
-                res.loc[idx, "travel_time_min"] = net.loc[idx, "travel_time_min"]
-                res.loc[idx, "engine"] = self.net.name
-                if outside is not None:
-                    # covered origins whose nearest lies outside: crow-fly to the outside ones
-                    rest = net.index[~beats.to_numpy()]
-                    res.loc[rest, "nearest_id"] = outside.loc[rest, "nearest_id"]
-                    res.loc[rest, "travel_time_min"] = outside.loc[rest, "travel_time_min"]
-            if self.network_only:
-                res.loc[res["engine"] != self.net.name, ["travel_time_min"]] = np.nan
-        return res
-
-    def matrix(
-        self, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, cutoff_min: float
-    ) -> pd.DataFrame:
-        cols = ["from_id", "to_id", "travel_time_min"]
-        if len(facilities) == 0 or len(origins) == 0:
-            return pd.DataFrame(columns=cols)
-        o_cov = self.covered(origins)
-        parts = []
-        if self.net is not None and o_cov.any():
-            f_cov = self.covered(facilities)
-            if f_cov.any():
-                parts.append(
-                    self.net.matrix(origins[o_cov], facilities[f_cov], cutoff_min=cutoff_min)[cols]
-                )
-            if (~f_cov).any() and not self.network_only:
-                # covered origins to facilities outside the road file: crow-fly
-                parts.append(
-                    self.crow.matrix(origins[o_cov], facilities[~f_cov], cutoff_min=cutoff_min)[
-                        cols
-                    ]
-                )
-        rest = origins[~o_cov]
-        if len(rest) and not self.network_only:
-            parts.append(self.crow.matrix(rest, facilities, cutoff_min=cutoff_min)[cols])
-        if not parts:
-            return pd.DataFrame(columns=cols)
-        return pd.concat(parts, ignore_index=True)
-
-
-def _zero_within_commune(
-    mat: pd.DataFrame, origins: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
-) -> pd.DataFrame:
-    """Set origin-facility pairs in the same commune to 0 min and add missing ones.
-
-    The Insee Metric distancier and the DREES APL count the time within a commune as 0
-    (``methods.md``); the road engine would otherwise add access legs between two points of
-    the same commune.
-    """
-    fac = facilities.reset_index(drop=True)[["supply_id", "insee"]]
-    fac = fac[fac["insee"].isin(origins.index)]
-    same = pd.DataFrame(
-        {"from_id": fac["insee"].to_numpy(), "to_id": fac["supply_id"].to_numpy(),
-         "travel_time_min": 0.0}
-    )  # fmt: skip
-    if len(mat):
-        key = mat["from_id"].astype(str) + "|" + mat["to_id"].astype(str)
-        drop = key.isin(same["from_id"] + "|" + same["to_id"])
-        mat = mat[~drop]
-    return pd.concat([mat, same], ignore_index=True)
+def _dask_info(client: Any, engine: MixedEngine) -> dict[str, Any]:
+    """What went to the Dask cluster: scheduler, workers, threads, searches, blocks."""
+    if client is None:
+        return {"scheduler": None, "dask_workers": 0}
+    nthreads = client.nthreads()
+    return {
+        "scheduler": str(client.scheduler.address),
+        "dask_workers": len(nthreads),
+        "dask_threads": int(sum(nthreads.values())),
+        "dask_searches": int(getattr(engine.primary, "remote_calls", 0)),
+        "dask_blocks": int(getattr(engine.primary, "remote_blocks", 0)),
+    }
 
 
 def _sensitivity(times: pd.Series, pop: pd.Series, threshold: float) -> pd.DataFrame:
     """Share beyond the threshold when every travel time is scaled by ±10 % (methods.md)."""
-    from accessmap.measures import coverage
 
     rows = []
     for factor in (0.9, 1.0, 1.1):
@@ -314,13 +203,13 @@ def run_score(
     params : ScoreParams, optional
         Run parameters (defaults: Occitanie, BPE 2019 GPs, 15 min, EPCI, top 28, K = 10).
     data_dir : path, optional
-        Data directory (:func:`accessmap.datadir.resolve_data_dir`).
+        Data directory (:func:`accessmap.data.registry.resolve_data_dir`).
     area : Area, optional
         A pre-loaded area (skips loading; useful in notebooks).
     progress : callable, optional
         ``progress(stage, done, total)`` after each stage.
     scheduler : str or dask.distributed.Client, optional
-        Send the heavy parallel parts to a Dask cluster (:mod:`accessmap.distributed`):
+        Send the heavy parallel parts to a Dask cluster (:mod:`accessmap.parallel`):
         the road engine's bounded searches (catchment table of the 2SFCA family, siting
         coverage table, road isochrones) run there in blocks of sources, each worker
         reading the compiled graph from the network cache (same path on every worker). An
@@ -343,7 +232,6 @@ def run_score(
     >>> result = run_score(ScoreParams(k=5))  # doctest: +SKIP
     >>> result.summary["share_beyond_target"]  # doctest: +SKIP
     """
-    from accessmap.distributed import dask_client
 
     params = params or ScoreParams()
     params.validate()
@@ -359,7 +247,6 @@ def _run_score(
     progress: Progress | None,
     client: Any,
 ) -> ScoreResult:
-    from accessmap import measures, scoring, siting
 
     if params.threshold_min not in params.bands_min:  # the target always gets its flag
         params = replace(params, bands_min=tuple(sorted({*params.bands_min, params.threshold_min})))
@@ -376,10 +263,11 @@ def _run_score(
 
     if area is None:
         area = load_area(params.region, data_dir=data_dir, supply_source=params.supply,
-                         grid=params.grid)  # fmt: skip
+                         grid=params.grid, supply_kinds=params.supply_kinds)  # fmt: skip
     tick("load")
 
-    engine = _Times(params, data_dir, client=client)
+    engine = make_engine(params.engine, roads=params.roads, profile=params.profile,
+                         client=client)  # fmt: skip
     origins = area.origins
     communes = area.communes.set_index("insee", drop=False)
     communes.index.name = None
@@ -387,27 +275,22 @@ def _run_score(
     gp = area.gp_supply
 
     # --- nearest times -------------------------------------------------------------------
-    near = engine.nearest(origins, gp)
+    # Insee Metric / DREES convention: time within a commune counts as 0 (methods.md).
+    near = engine.nearest(origins, gp, same_commune=True)
     com = communes.copy()
     gp_count = gp.groupby("insee")["count"].sum()
     com["gp_count"] = com["insee"].map(gp_count).fillna(0.0)
     com["nearest_gp_id"] = near["nearest_id"].reindex(com.index)
     com["time_gp_min"] = near["travel_time_min"].reindex(com.index)
-    # Insee Metric / DREES convention: time within a commune counts as 0 (methods.md).
-    own = gp.reset_index(drop=True).drop_duplicates("insee").set_index("insee")["supply_id"]
-    has_own = com["insee"].isin(own.index)
-    com.loc[has_own, "time_gp_min"] = 0.0
-    com.loc[has_own, "nearest_gp_id"] = com.loc[has_own, "insee"].map(own)
     com["engine"] = near["engine"].reindex(com.index)
     flags = measures.nearest_flags(com["time_gp_min"], thresholds=params.bands_min)
     for c in flags.columns:
         com[c] = flags[c].to_numpy()
-    com["time_emergency_min"] = engine.nearest(origins, area.emergency)["travel_time_min"].reindex(
-        com.index
-    )
-    com["time_hospital_min"] = engine.nearest(origins, area.hospitals)["travel_time_min"].reindex(
-        com.index
-    )
+    # every other supply kind of the registry: car time to its nearest facility
+    for name, layer in area.supply.items():
+        if name != "gp":
+            col = sk.get_kind(name).time_column
+            com[col] = engine.nearest(origins, layer)["travel_time_min"].reindex(com.index)
 
     cells = None
     if area.cells is not None and len(area.cells):
@@ -422,7 +305,7 @@ def _run_score(
     tick("times")
 
     # --- catchment measures (2SFCA family, DREES APL) -----------------------------------
-    mat = _zero_within_commune(engine.matrix(origins, gp, params.catchment_cutoff_min), origins, gp)
+    mat = engine.matrix(origins, gp, cutoff_min=params.catchment_cutoff_min, same_commune=True)
     demand = com["pop"].astype(float)
     supply = gp["count"].astype(float)
     com["e2sfca"] = measures.e2sfca(mat, demand, supply).reindex(com.index).fillna(0.0)
@@ -458,7 +341,6 @@ def _run_score(
     agreement_table = pd.DataFrame()
     agreement_summary = ""
     if params.priority is not None:
-        from accessmap.loaders import load_priority_zones
 
         official = list(load_priority_zones(params.priority)["epci_siren"].astype(str))
         unknown = sorted(set(official) - set(epci_scores["epci_siren"]))
@@ -498,7 +380,7 @@ def _run_score(
     tick("zones")
 
     # --- siting --------------------------------------------------------------------------
-    cover_tab = engine.matrix(origins, origins, params.threshold_min)
+    cover_tab = engine.matrix(origins, origins, cutoff_min=params.threshold_min)
     # Patient -> practice direction: origins are the demand (from_id), candidate sites the
     # facilities (to_id); matters on one-way streets with the road engine.
     cover = siting.coverage_sets(
@@ -576,7 +458,7 @@ def _run_score(
         "new_covered_pop": int(curve["cumulative_pop"].iloc[-1]) if len(curve) else 0,
         "exact": exact_info,
         "agreement": agreement_summary or None,
-        **engine.dask_info(),
+        **_dask_info(client, engine),
         "seconds": round(time.perf_counter() - t0, 2),
     }
     if cells is not None:
@@ -614,10 +496,9 @@ def _run_score(
 def read_zone_layer(path: Path, *, id_col: str) -> gpd.GeoDataFrame:
     """Read a user zone layer (polygons with a unique id column) in EPSG:2154.
 
-    Raises the typed errors of :mod:`accessmap.validate` (missing file or column, no CRS,
+    Raises the typed errors of :mod:`accessmap.data.validate` (missing file or column, no CRS,
     invalid geometry, duplicate ids, empty layer).
     """
-    from accessmap import validate
 
     zones = validate.read_layer(path, columns=(id_col,))
     where = f"{path}"
@@ -634,7 +515,6 @@ def _score_extra_zones(
     params: ScoreParams, com: gpd.GeoDataFrame, com_table: pd.DataFrame
 ) -> gpd.GeoDataFrame:
     """Score a user zone layer: communes are assigned to the zone containing their origin."""
-    from accessmap import scoring
 
     zones = read_zone_layer(Path(params.zones or ""), id_col=params.zones_id)
     pts = gpd.GeoDataFrame(com_table[["insee"]], geometry=com.representative_point(),
@@ -675,7 +555,7 @@ def _sites_layer(
 
 
 def _isochrones(
-    engine: _Times, gp: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, params: ScoreParams
+    engine: MixedEngine, gp: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, params: ScoreParams
 ) -> gpd.GeoDataFrame:
     """Dissolved isochrone bands of existing GP sites, plus one per proposed site."""
     thresholds = tuple(sorted(params.isochrone_min))
@@ -690,26 +570,18 @@ def _isochrones(
         if kind == "proposed":
             fac = fac.set_index("insee", drop=False)
             fac.index.name = None
-        cov = engine.covered(fac)  # all False without a road file
-        groups = [(engine.net, cov)] if engine.net is not None else []
-        if not engine.network_only:
-            groups.append((engine.crow, ~cov))
-        for eng, mask in groups:
-            if not mask.any():
-                continue
-            # existing GPs: one band per threshold from one nearest pass (dissolve=True)
-            iso = eng.isochrones(fac[mask], thresholds_min=ths, dissolve=kind == "existing")
-            if not len(iso):
-                continue
-            if kind == "existing":
-                iso = iso[["threshold_min", "geometry"]].copy()
-                iso["facility_id"] = "existing GPs"
-            else:
-                iso = iso[["facility_id", "threshold_min", "geometry"]].copy()
-                iso["facility_id"] = iso["facility_id"].astype(str)
-            iso["kind"] = kind
-            iso["engine"] = eng.name
-            parts.append(iso)
+        # existing GPs: one band per threshold from one nearest pass (dissolve=True)
+        iso = engine.isochrones(fac, thresholds_min=ths, dissolve=kind == "existing")
+        if not len(iso):
+            continue
+        if kind == "existing":
+            iso = iso[["threshold_min", "geometry", "engine"]].copy()
+            iso["facility_id"] = "existing GPs"
+        else:
+            iso = iso[["facility_id", "threshold_min", "geometry", "engine"]].copy()
+            iso["facility_id"] = iso["facility_id"].astype(str)
+        iso["kind"] = kind
+        parts.append(iso)
     if not parts:
         return gpd.GeoDataFrame(
             {"facility_id": [], "threshold_min": [], "kind": [], "engine": []},
@@ -722,7 +594,6 @@ def _isochrones(
 
 def _source_records(names: list[str]) -> list[dict[str, Any]]:
     """Publisher, licence and attribution of each dataset used (from ``sources.toml``)."""
-    from accessmap.datadir import load_registry
 
     registry = load_registry()
     out: list[dict[str, Any]] = []
@@ -738,8 +609,9 @@ def _source_records(names: list[str]) -> list[dict[str, Any]]:
 
 
 def _metadata(
-    params: ScoreParams, area: Area, engine: _Times, summary: dict[str, Any]
+    params: ScoreParams, area: Area, engine: MixedEngine, summary: dict[str, Any]
 ) -> dict[str, Any]:
+    crow = engine.fallback if isinstance(engine.fallback, CrowFlyEngine) else CrowFlyEngine()
     p = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(params).items()}
     meta: dict[str, Any] = {
         "tool": "accessmap",
@@ -750,8 +622,8 @@ def _metadata(
         "parameters": p,
         "engines": summary["engines"],
         "crow_fly": {
-            "speed_kmh": engine.crow.speed_kmh,
-            "detour_factor": engine.crow.detour_factor,
+            "speed_kmh": crow.speed_kmh,
+            "detour_factor": crow.detour_factor,
         },
         "sources": _source_records(area.sources),
         "summary": {
@@ -760,7 +632,63 @@ def _metadata(
             if k != "exact"
         },
     }
-    if engine.net is not None:
-        meta["road_network"] = {k: str(v) for k, v in engine.network_meta.items()}
+    if isinstance(engine.primary, NetworkEngine):
+        network_meta = getattr(engine.primary.network, "meta", {}) or {}
+        meta["road_network"] = {k: str(v) for k, v in network_meta.items()}
         meta["attribution"] = "© OpenStreetMap contributors (ODbL)"
     return meta
+
+
+def _run_region_task(
+    code: str, params: ScoreParams | None, data_dir: str | None, func: Callable[..., Any] | None
+) -> Any:
+    if func is not None:
+        return func(code)
+    import dataclasses
+
+
+    p = dataclasses.replace(params or ScoreParams(), region=code)
+    return run_score(data_dir=data_dir, params=p)
+
+
+def run_regions(
+    regions: Sequence[str],
+    client: Client | str | None = None,
+    *,
+    params: ScoreParams | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    func: Callable[[str], Any] | None = None,
+) -> dict[str, ScoreResult | Any]:
+    """Run the scoring pipeline once per région (or département), each run a task.
+
+    Parameters
+    ----------
+    regions : sequence of str
+        Codes accepted by :func:`accessmap.loaders.france.resolve_region` (``"76"``, ``"11"``...).
+    client : distributed.Client or str, optional
+        Dask client or address; ``None`` runs them one after the other in this process.
+    params : ScoreParams, optional
+        Parameters shared by every run; ``region`` is replaced by each code.
+    data_dir : path, optional
+        Data directory, which must be readable at the same path on every worker.
+    func : callable, optional
+        Run ``func(code)`` instead of :func:`accessmap.pipeline.run_score` (e.g. a
+        lighter crow-fly summary); must be importable on the workers.
+
+    Returns
+    -------
+    dict of str to ScoreResult
+        In the order of ``regions``.
+    """
+
+    codes = list(regions)
+    for c in codes:
+        resolve_region(c)  # fail early on an unknown code
+    dd = None if data_dir is None else str(Path(data_dir).resolve())
+    if client is None:
+        return {c: _run_region_task(c, params, dd, func) for c in codes}
+    with _session(client) as cl:
+        assert cl is not None
+        futures = [cl.submit(_run_region_task, c, params, dd, func, pure=False) for c in codes]
+        results = cl.gather(futures)
+    return dict(zip(codes, results, strict=True))

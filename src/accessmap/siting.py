@@ -25,6 +25,17 @@ References
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
+import numpy.typing as npt
+
+from accessmap.network.store import graph_arrays
+from accessmap.parallel import DEFAULT_BLOCK_SIZE, distributed_bounded_table
+
+if TYPE_CHECKING:
+    from distributed import Client
+
 import heapq
 import math
 import time
@@ -40,7 +51,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from accessmap.errors import BadValueError, ConfigError, UnknownCodeError
-from accessmap.measures import validate_time_table
+from accessmap.measures.core import validate_time_table
 
 __all__ = [
     "CoverSets",
@@ -533,3 +544,76 @@ def _covered_gain(cover: CoverSets, model: SitingModel, rows: np.ndarray) -> flo
         return 0.0
     covered = np.asarray(cover.matrix[rows].sum(axis=0)).ravel() > 0
     return float(model._d[covered & ~model._covered].sum())
+
+
+def distributed_coverage_sets(
+    network_path: str | os.PathLike[str],
+    candidate_nodes: npt.ArrayLike,
+    demand_nodes: npt.ArrayLike,
+    threshold_min: float,
+    client: Client | str | None = None,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Any:
+    """Which demand points each candidate site covers within ``threshold_min`` (by road).
+
+    Coverage is in the patient -> practice direction: demand point ``i`` is covered by
+    candidate ``j`` when the travel time from ``i`` to ``j`` is at most the threshold
+    (Church & ReVelle 1974, MCLP coverage sets). It is computed as one bounded search per
+    candidate on the reversed graph, restricted to demand nodes, in blocks of candidates.
+
+    Parameters
+    ----------
+    network_path : path-like
+        Compiled graph (see :func:`distributed_bounded_table`).
+    candidate_nodes : array of int
+        Node position of each candidate site (row order of the result).
+    demand_nodes : array of int
+        Node position of each demand point (column order of the result). Several demand
+        points may share a node.
+    threshold_min : float
+        Coverage radius in minutes (inclusive).
+    client, block_size, progress
+        As :func:`distributed_bounded_table`.
+
+    Returns
+    -------
+    scipy.sparse.csr_array of bool, shape (n_candidates, n_demand)
+        ``A[j, i]`` is true when candidate ``j`` covers demand point ``i``; the usual input
+        of MCLP/LSCP solvers (spopt ``from_cost_matrix`` uses the same orientation after
+        transposition).
+    """
+    import scipy.sparse as sp
+
+    dem = np.ascontiguousarray(np.atleast_1d(np.asarray(demand_nodes)), dtype=np.int64)
+    cand = np.ascontiguousarray(np.atleast_1d(np.asarray(candidate_nodes)), dtype=np.int64)
+    ip, _, _ = graph_arrays(network_path)
+    n = int(ip.shape[0]) - 1
+    if dem.size and (dem.min() < 0 or dem.max() >= n):
+        bad = dem[(dem < 0) | (dem >= n)][0]
+        raise BadValueError(f"demand node {int(bad)} is outside the node range 0..{n - 1}")
+    mask = np.zeros(n, dtype=np.bool_)
+    mask[dem] = True
+    src, node, _ = distributed_bounded_table(
+        network_path,
+        cand,
+        threshold_min,
+        client,
+        block_size,
+        reverse=True,
+        target_mask=mask,
+        progress=progress,
+    )
+    # node -> demand columns (a node may host several demand points)
+    order = np.argsort(dem, kind="stable")
+    sorted_nodes = dem[order]
+    lo = np.searchsorted(sorted_nodes, node, side="left")
+    hi = np.searchsorted(sorted_nodes, node, side="right")
+    counts = hi - lo
+    rows = np.repeat(src, counts)
+    starts = np.repeat(lo, counts)
+    within = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    cols = order[starts + within]
+    data = np.ones(rows.size, dtype=bool)
+    return sp.csr_array((data, (rows, cols)), shape=(cand.size, dem.size))

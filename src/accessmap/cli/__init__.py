@@ -9,58 +9,22 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
 
 import typer
 
-from accessmap import __version__
-from accessmap.cli._common import STATE, configure_logging
+from accessmap.cli import data as _data  # noqa: F401  (registers its commands on app)
+from accessmap.cli import network as _network  # noqa: F401
+from accessmap.cli import outputs as _outputs  # noqa: F401
+from accessmap.cli import score as _score  # noqa: F401
+from accessmap.cli._common import STATE
+from accessmap.cli.app import app
 from accessmap.errors import AccessmapError
 
-app = typer.Typer(
-    name="accessmap",
-    help="Measure medical deserts: drive times to GPs, coverage, APL, zone ranking and siting.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"accessmap {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _callback(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-    verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More output; -v shows tracebacks.")
-    ] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
-) -> None:
-    """accessmap: who is beyond 15 minutes of a GP, which zones are worst off, where to build."""
-    STATE.verbose = verbose
-    STATE.quiet = quiet
-    configure_logging(verbose, quiet)
-
-
-def _register() -> None:
-    # Sub-command modules register themselves on ``app``; each stage owns its own file.
-    from accessmap.cli import data as _data  # noqa: F401
-    from accessmap.cli import network as _network  # noqa: F401
-    from accessmap.cli import outputs as _outputs  # noqa: F401
-    from accessmap.cli import score as _score  # noqa: F401
+__all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point with the error boundary."""
-    _register()
     try:
         app(args=argv, standalone_mode=False)
     except AccessmapError as exc:

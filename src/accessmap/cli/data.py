@@ -9,8 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from accessmap.cli import app
 from accessmap.cli._common import STATE, DataDirOption, show_progress
+from accessmap.cli.app import app
+from accessmap.data.check import check_data
+from accessmap.data.fetch import FetchItem, fetch
+from accessmap.data.registry import load_registry, resolve_data_dir
 
 data_app = typer.Typer(
     help="List, download and check the input datasets.",
@@ -27,7 +30,6 @@ def _console() -> Console:
 @data_app.command("list")
 def list_cmd(data_dir: DataDirOption = None) -> None:
     """Show the dataset registry and which files are present in the data directory."""
-    from accessmap.datadir import load_registry, resolve_data_dir
 
     try:
         d: Path | None = resolve_data_dir(data_dir)
@@ -83,7 +85,6 @@ def fetch_cmd(
         TransferSpeedColumn,
     )
 
-    from accessmap.fetch import FetchItem, fetch
 
     err = Console(stderr=True)
     with Progress(
@@ -130,7 +131,6 @@ def check_cmd(
 
     Exits non-zero when a required dataset is missing or broken.
     """
-    from accessmap.loaders_check import check_data
 
     report = check_data(data_dir, verify_checksums=not no_checksums)
     console = _console()

@@ -28,8 +28,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from accessmap.cli import app
 from accessmap.cli._common import STATE
+from accessmap.cli.app import app
+from accessmap.config import SOURCE_CRS, WORKING_CRS
+from accessmap.errors import (
+    ConfigError,
+    DataNotFoundError,
+    MissingColumnError,
+    OutputExistsError,
+    UnreadableFileError,
+)
+from accessmap.network.graph import load_network
+from accessmap.traveltime.engines import CrowFlyEngine, NetworkEngine
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -53,7 +63,7 @@ RoadsOption = Annotated[
         help="Road file (.osm.pbf/.osm/.osm.bz2 or a *_edges.csv table); crow-fly if omitted.",
     ),
 ]
-ProfileOption = Annotated[str, typer.Option(help="Speed profile (see accessmap.speeds).")]
+ProfileOption = Annotated[str, typer.Option(help="Speed profile (see accessmap.network.speeds).")]
 OutOption = Annotated[
     Path, typer.Option("--out", "-o", help="Output file: .gpkg, .csv or .parquet.")
 ]
@@ -109,7 +119,6 @@ def build(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild, write nothing.")] = False,
 ) -> None:
     """Build the drivable graph of ROADFILE (largest strongly connected component) and cache it."""
-    from accessmap.network import load_network
 
     net = load_network(
         roadfile, nodes=nodes, profile=profile, cache_dir=cache_dir, use_cache=not no_cache
@@ -133,8 +142,6 @@ def read_points(path: Path, *, id_col: str | None, what: str) -> gpd.GeoDataFram
     import geopandas as gpd
     import pandas as pd
 
-    from accessmap.config import SOURCE_CRS, WORKING_CRS
-    from accessmap.errors import DataNotFoundError, MissingColumnError, UnreadableFileError
 
     if not path.exists():
         raise DataNotFoundError(f"{what} file {path} not found; check the path")
@@ -183,7 +190,6 @@ def _engine(
     speed_kmh: float | None,
     detour_factor: float | None,
 ) -> Any:
-    from accessmap.traveltime import CrowFlyEngine, NetworkEngine
 
     if roads is None:
         kwargs: dict[str, Any] = {}
@@ -192,7 +198,6 @@ def _engine(
         if detour_factor is not None:
             kwargs["detour_factor"] = detour_factor
         return CrowFlyEngine(**kwargs)
-    from accessmap.network import load_network
 
     net = load_network(roads, profile=profile)
     return NetworkEngine(net, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
@@ -202,7 +207,6 @@ def write_output(df: pd.DataFrame, out: Path, *, overwrite: bool, layer: str) ->
     """Write a (Geo)DataFrame by extension, atomically; refuse to overwrite without the flag."""
     import geopandas as gpd
 
-    from accessmap.errors import ConfigError, OutputExistsError
 
     name = out.name.lower()
     kind = next((k for k in (".gpkg", ".csv", ".parquet") if name.endswith(k)), None)
@@ -339,7 +343,6 @@ def isochrones_cmd(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Isochrone polygons per facility and threshold (reached network, or crow-fly buffers)."""
-    from accessmap.errors import ConfigError
 
     try:
         thr = [float(t) for t in thresholds.split(",") if t.strip()]

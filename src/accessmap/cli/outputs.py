@@ -11,8 +11,13 @@ from typing import Annotated
 
 import typer
 
-from accessmap.cli import app
 from accessmap.cli._common import STATE
+from accessmap.cli.app import app
+from accessmap.errors import ConfigError
+from accessmap.loaders.admin import load_priority_zones
+from accessmap.outputs.geopackage import read_geopackage
+from accessmap.outputs.maps import interactive_map, save_map_png
+from accessmap.outputs.report import write_report
 
 DEFAULT_GPKG = Path("out/accessmap.gpkg")
 
@@ -46,8 +51,6 @@ def map_command(
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
 ) -> None:
     """Write a PNG choropleth (A4) and optionally an interactive HTML map."""
-    from accessmap.export import read_geopackage
-    from accessmap.maps import interactive_map, save_map_png
 
     layers, meta = read_geopackage(gpkg)
     if out is None:
@@ -84,16 +87,12 @@ def report_command(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing report.")] = False,
 ) -> None:
     """Write the self-contained HTML report (figures, maps, ranking, siting, methods)."""
-    from accessmap.errors import ConfigError
-    from accessmap.export import read_geopackage
-    from accessmap.report import write_report
 
     if top < 1:
         raise ConfigError(f"--top must be >= 1, got {top}")
     layers, meta = read_geopackage(gpkg)
     official = None
     if priority is not None:
-        from accessmap.loaders import load_priority_zones
 
         official = list(load_priority_zones(priority)["epci_siren"].astype(str))
     out = out or gpkg.with_name(f"{gpkg.stem}_report.html")

@@ -10,14 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from accessmap.cli import app
 from accessmap.cli._common import STATE, DataDirOption, show_progress
+from accessmap.cli.app import app
+from accessmap.errors import ConfigError, OutputExistsError
+from accessmap.outputs.geopackage import to_geopackage, write_tables
+from accessmap.parallel import dask_client
+from accessmap.pipeline import ScoreParams, run_score
 
 DEFAULT_OUT = Path("out/accessmap.gpkg")
 
 
 def _parse_floats(text: str, option: str) -> tuple[float, ...]:
-    from accessmap.errors import ConfigError
 
     try:
         vals = tuple(float(x) for x in text.split(",") if x.strip())
@@ -81,10 +84,6 @@ def score(
     ] = 10.0,
 ) -> None:
     """Who is beyond the target, how zones rank, and where K new centres help most."""
-    from accessmap.distributed import dask_client
-    from accessmap.errors import OutputExistsError
-    from accessmap.export import to_geopackage, write_tables
-    from accessmap.pipeline import ScoreParams, run_score
 
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists: pass --overwrite to replace it, or --out NEW.gpkg")
