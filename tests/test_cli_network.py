@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from accessmap.cli import main
-from accessmap.network import RoadNetwork
-from accessmap.traveltime import CrowFlyEngine, NetworkEngine
+from accessmap.network.graph import RoadNetwork
+from accessmap.traveltime.engines import CrowFlyEngine, NetworkEngine
 
 AUCH_EDGES = "roads_occitanie_auch_pfe-osm2024_edges.csv"
 AUCH_NODES = "roads_occitanie_auch_pfe-osm2024_nodes.csv"

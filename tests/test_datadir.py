@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from accessmap import datadir
-from accessmap.datadir import (
+from accessmap.data import registry as datadir
+from accessmap.data.registry import (
     dataset_files,
     dataset_path,
     get_dataset,

@@ -1,4 +1,4 @@
-"""accessmap.export: GeoPackage (layers, attribute tables, styles, metadata), CSV, safety."""
+"""accessmap.outputs.geopackage: GeoPackage (layers, attribute tables, styles, metadata), CSV, safety."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pyogrio
 import pytest
 import shapely
 
-import accessmap.export as export
+import accessmap.outputs.geopackage as export
 from accessmap.errors import ConfigError, MissingCRSError, OutputExistsError
-from accessmap.export import (
+from accessmap.outputs.geopackage import (
     ExportError,
     layers_of,
     read_geopackage,

@@ -1,4 +1,4 @@
-"""accessmap.maps and `accessmap map`: PNG choropleths, HTML map, selection, bad input."""
+"""accessmap.outputs.maps and `accessmap map`: PNG choropleths, HTML map, selection, bad input."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from accessmap.errors import (
     OutputExistsError,
     UnknownCodeError,
 )
-from accessmap.export import layers_of, to_geopackage
-from accessmap.maps import (
+from accessmap.outputs.geopackage import layers_of, to_geopackage
+from accessmap.outputs.maps import (
     attribution_text,
     interactive_map,
     plot_map,
     save_map_png,
     select_area,
 )
-from accessmap.styles import SITE_COLOUR, TIME_CLASSES
+from accessmap.outputs.styles import SITE_COLOUR, TIME_CLASSES
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for accessmap.network: RoadNetwork CSR arrays, builders, cache."""
+"""Tests for accessmap.network.graph: RoadNetwork CSR arrays, builders, cache."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from accessmap.errors import (
     UnknownProfileError,
     UnreadableFileError,
 )
-from accessmap.network import RoadNetwork
+from accessmap.network.graph import RoadNetwork
 
 
 def _toy() -> RoadNetwork:
@@ -216,7 +216,7 @@ class TestAndorra:
         assert len(one_way) > 100  # roundabouts and oneway=yes streets
 
     def test_travel_time_is_length_over_speed(self, andorra_pbf: RoadNetwork) -> None:
-        from accessmap.speeds import get_profile
+        from accessmap.network.speeds import get_profile
 
         p = get_profile("osrm-car")
         ok = andorra_pbf.length_m > 1.0
@@ -239,7 +239,7 @@ class TestAndorra:
         dropped, largest SCC, simplified: 1,656 nodes. Same filter here; osmnx's endpoint
         rule applied to the same segments kept as a multigraph (osmnx keeps parallel edges,
         which make a node an endpoint) must give exactly 1,656."""
-        from accessmap.network_osm import DRIVABLE_HIGHWAYS, build_from_osm, read_osm_ways
+        from accessmap.network.osm import DRIVABLE_HIGHWAYS, build_from_osm, read_osm_ways
 
         kw = {
             "highway_classes": DRIVABLE_HIGHWAYS - {"service"},
@@ -589,7 +589,7 @@ class TestTables:
         assert checked > 150
 
     def test_insa_private_option(self, data_dir: Path) -> None:
-        from accessmap.network_tables import build_from_tables
+        from accessmap.network.tables import build_from_tables
 
         net = build_from_tables(
             data_dir / INSA_NODES,
@@ -660,7 +660,7 @@ class TestTables:
 # ---------------------------------------------------------------------------- cache
 class TestCache:
     def test_hit_returns_identical_arrays(self, tmp_path: Path, data_dir: Path) -> None:
-        from accessmap.network import load_network
+        from accessmap.network.graph import load_network
 
         nodes, edges = _pfe(data_dir, "auch")
         first = load_network(edges, cache_dir=tmp_path)
@@ -680,8 +680,8 @@ class TestCache:
     def test_key_changes_with_profile_and_input(self, tmp_path: Path, data_dir: Path) -> None:
         import shutil
 
-        from accessmap.network import load_network
-        from accessmap.speeds import get_profile
+        from accessmap.network.graph import load_network
+        from accessmap.network.speeds import get_profile
 
         nodes, edges = _pfe(data_dir, "auch")
         load_network(edges, cache_dir=tmp_path / "c")
@@ -702,7 +702,7 @@ class TestCache:
     def test_osm_cache_and_env(
         self, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from accessmap.network import default_cache_dir, load_network
+        from accessmap.network.graph import default_cache_dir, load_network
 
         monkeypatch.setenv("ACCESSMAP_CACHE_DIR", str(tmp_path / "env"))
         assert default_cache_dir() == tmp_path / "env"
@@ -713,7 +713,7 @@ class TestCache:
         assert load_network(p, use_cache=False).meta["cache"] == "off"
 
     def test_corrupt_cache_is_rebuilt(self, tmp_path: Path, data_dir: Path) -> None:
-        from accessmap.network import load_network
+        from accessmap.network.graph import load_network
 
         _, edges = _pfe(data_dir, "auch")
         net = load_network(edges, cache_dir=tmp_path)
@@ -723,7 +723,7 @@ class TestCache:
         assert load_network(edges, cache_dir=tmp_path).meta["cache"] == "hit"
 
     def test_unknown_format(self, tmp_path: Path) -> None:
-        from accessmap.network import load_network
+        from accessmap.network.graph import load_network
 
         p = tmp_path / "roads.shp"
         p.write_text("x")
@@ -734,7 +734,7 @@ class TestCache:
 def test_docstring_examples() -> None:
     import doctest
 
-    import accessmap.network
+    import accessmap.network.graph
 
-    result = doctest.testmod(accessmap.network)
+    result = doctest.testmod(accessmap.network.graph)
     assert result.attempted > 0 and result.failed == 0

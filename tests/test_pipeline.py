@@ -62,7 +62,7 @@ def test_epci_ranking(score_result) -> None:
 
 def test_sites_gain_matches_recomputation(score_result, occitanie_area) -> None:
     """Opening the proposed sites covers exactly the reported number of new people."""
-    from accessmap.traveltime import CrowFlyEngine
+    from accessmap.traveltime.engines import CrowFlyEngine
 
     sites = score_result.layers["sites"]
     assert len(sites) == 10
@@ -192,7 +192,7 @@ def test_priority_list_unknown_code(tmp_path, occitanie_area, data_dir) -> None:
 def test_mixed_engines_at_the_edge_of_a_road_file(occitanie_area, data_dir) -> None:
     """Origins a road file covers: road to the GPs it covers, crow-fly to the others."""
     from accessmap.pipeline import _Times
-    from accessmap.traveltime import CrowFlyEngine
+    from accessmap.traveltime.engines import CrowFlyEngine
 
     roads = data_dir / "roads_occitanie_toulouse_insa-begraphes-osm_nodes.csv"
     eng = _Times(ScoreParams(roads=roads, grid=False), data_dir)

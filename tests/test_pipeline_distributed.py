@@ -84,7 +84,7 @@ def test_toulouse_roads_identical(
     occitanie_area: Any, data_dir: Path, cache_dir: Path, client: Any
 ) -> None:
     """Road engine on Toulouse: catchment, coverage and isochrones from the workers, same answer."""
-    from accessmap import distributed as D
+    from accessmap import parallel as D
 
     params = ScoreParams(roads=data_dir / TOULOUSE, grid=False)
     local = _quiet_run(params, data_dir=data_dir, area=occitanie_area)
@@ -109,8 +109,8 @@ def test_network_engine_matrix_and_isochrones_on_cluster(
     occitanie_area: Any, data_dir: Path, cache_dir: Path, client: Any
 ) -> None:
     """NetworkEngine(client=...): matrix both ways and isochrones equal the local engine."""
-    from accessmap.network import load_network
-    from accessmap.traveltime import NetworkEngine
+    from accessmap.network.graph import load_network
+    from accessmap.traveltime.engines import NetworkEngine
 
     net = load_network(data_dir / TOULOUSE)
     local = NetworkEngine(net)

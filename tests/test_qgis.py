@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from accessmap.export import layers_of, to_geopackage
-from accessmap.styles import (
+from accessmap.outputs.geopackage import layers_of, to_geopackage
+from accessmap.outputs.styles import (
     APL_CLASSES,
     ISOCHRONE_CLASSES,
     NEED_RANK_CLASSES,

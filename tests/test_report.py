@@ -1,4 +1,4 @@
-"""accessmap.report and `accessmap report`: one self-contained HTML file for planners."""
+"""accessmap.outputs.report and `accessmap report`: one self-contained HTML file for planners."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from PIL import Image
 
 from accessmap.cli import main
 from accessmap.errors import ConfigError, OutputExistsError
-from accessmap.export import layers_of, to_geopackage
-from accessmap.report import build_report, departement_table, priority_agreement, write_report
+from accessmap.outputs.geopackage import layers_of, to_geopackage
+from accessmap.outputs.report import build_report, departement_table, priority_agreement, write_report
 
 
 @pytest.fixture(scope="module")

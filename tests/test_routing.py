@@ -1,4 +1,4 @@
-"""Tests for accessmap.routing: hand-computed cases and networkx on every real road extract."""
+"""Tests for accessmap.routing.kernels: hand-computed cases and networkx on every real road extract."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 
 from accessmap.errors import BadValueError
-from accessmap.network import RoadNetwork
-from accessmap.routing import bounded_dijkstra, multi_source_dijkstra, reverse_csr
+from accessmap.network.graph import RoadNetwork
+from accessmap.routing.kernels import bounded_dijkstra, multi_source_dijkstra, reverse_csr
 
 TOL = 1e-6
 
@@ -256,7 +256,7 @@ def test_one_way_street_on_real_extract(data_dir: Path) -> None:
 def test_bucket_queue_equals_heap_kernel_with_ties_and_zero_weights() -> None:
     """The bucket-queue kernel behind multi_source_dijkstra gives the heap kernel's exact
     costs and labels (ties, zero-weight edges, initial costs, cutoffs, a pool too small)."""
-    from accessmap.routing import _multi_source_bucket_kernel, _multi_source_kernel
+    from accessmap.routing.kernels import _multi_source_bucket_kernel, _multi_source_kernel
 
     rng = np.random.default_rng(5)
     for it in range(400):

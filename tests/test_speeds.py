@@ -1,4 +1,4 @@
-"""Tests for accessmap.speeds: maxspeed parsing and speed profiles."""
+"""Tests for accessmap.network.speeds: maxspeed parsing and speed profiles."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from accessmap.errors import BadValueError, UnknownProfileError
-from accessmap.speeds import (
+from accessmap.network.speeds import (
     PROFILES,
     SpeedProfile,
     get_profile,
@@ -157,7 +157,7 @@ class TestProfiles:
 def test_docstring_examples() -> None:
     import doctest
 
-    import accessmap.speeds
+    import accessmap.network.speeds
 
-    result = doctest.testmod(accessmap.speeds)
+    result = doctest.testmod(accessmap.network.speeds)
     assert result.attempted > 0 and result.failed == 0

@@ -1,4 +1,4 @@
-"""accessmap.styles: class boundaries (hand-checked) and QML structure."""
+"""accessmap.outputs.styles: class boundaries (hand-checked) and QML structure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from accessmap.styles import (
+from accessmap.outputs.styles import (
     APL_CLASSES,
     NEED_RANK_CLASSES,
     TIME_CLASSES,

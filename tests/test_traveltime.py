@@ -1,4 +1,4 @@
-"""Tests for accessmap.traveltime (engines) and accessmap.isochrone_polygons."""
+"""Tests for accessmap.traveltime.engines (engines) and accessmap.traveltime.polygons."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from accessmap.errors import (
     MissingCRSError,
     UnknownProfileError,
 )
-from accessmap.isochrone_polygons import reached_network_polygon
-from accessmap.network import RoadNetwork
-from accessmap.traveltime import (
+from accessmap.traveltime.polygons import reached_network_polygon
+from accessmap.network.graph import RoadNetwork
+from accessmap.traveltime.engines import (
     CrowFlyEngine,
     NetworkEngine,
     TravelTimeWarning,
@@ -306,7 +306,7 @@ def test_dissolved_isochrones_equal_the_union_of_per_facility_ones(toulouse) -> 
 def test_raster_band_follows_the_vector_band(toulouse) -> None:
     # large areas draw the band on a grid of buffer/2 cells: same reached streets, outline
     # within about a cell of the exact (vector) band
-    from accessmap.routing import multi_source_dijkstra
+    from accessmap.routing.kernels import multi_source_dijkstra
 
     net, _ = toulouse
     eng = NetworkEngine(net)

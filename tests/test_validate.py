@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon, box
 
-from accessmap import validate as v
+from accessmap.data import validate as v
 from accessmap.errors import (
     BadValueError,
     CRSMismatchError,
