@@ -145,7 +145,7 @@ def _warm_imports() -> None:
 
 
 def _case_accessmap_build(path: str) -> Callable[[], Any]:
-    from accessmap.network.graph import load_network
+    from accessmap.network.build import load_network
 
     _warm_imports()
 
@@ -156,7 +156,7 @@ def _case_accessmap_build(path: str) -> Callable[[], Any]:
 
 
 def _case_accessmap_reload(path: str, cache_dir: str) -> Callable[[], Any]:
-    from accessmap.network.graph import load_network
+    from accessmap.network.build import load_network
 
     _warm_imports()
 
@@ -295,7 +295,8 @@ def bench_build(
                 {"case": "build andorra .osm.bz2", "tool": "osmnx graph_from_xml+speeds"}
                 | _run_isolated("osmnx_build", bz2)
             )
-        from accessmap.network.graph import RoadNetwork, load_network
+        from accessmap.network.build import load_network
+from accessmap.network.graph import RoadNetwork
 
         load_network(pbf, cache_dir=tmp)  # warm the cache (not timed)
         rows.append(

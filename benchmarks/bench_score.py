@@ -244,7 +244,7 @@ def road_tables(n_nodes: int = N_NODES) -> tuple[Path, dict[str, Any] | None]:
 
 
 def _compile(nodes_csv: str) -> dict[str, Any]:
-    from accessmap.network.graph import load_network
+    from accessmap.network.build import load_network
 
     t0 = time.perf_counter()
     net = load_network(nodes_csv, use_cache=False)

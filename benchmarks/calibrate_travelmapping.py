@@ -42,7 +42,8 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import MultiPoint
 
 from accessmap.data.registry import resolve_data_dir
-from accessmap.network.graph import RoadNetwork, load_network
+from accessmap.network.build import load_network
+from accessmap.network.graph import RoadNetwork
 from accessmap.network.speedmodel import DEFAULT_MODEL, TravelMappingSpeedModel, od_times
 from accessmap.network.travelmapping import build_edges, read_waypoints
 
@@ -83,13 +84,25 @@ OSM_NETWORKS = [
 ]
 
 
+#: Bounds keeping the fit physical (legal limits and plausible delays; Nelder-Mead is
+#: unconstrained, so values are clipped into these boxes).
+BOUNDS = {
+    "motorway_kmh": (80.0, 130.0),
+    "nationale_kmh": (50.0, 110.0),
+    "departementale_kmh": (40.0, 90.0),
+    "winding_factor": (0.0, 3.0),
+    "junction_delay_s": (0.0, 15.0),
+    "urban_slowdown": (0.0, 0.6),
+    "access_speed_kmh": (15.0, 50.0),
+}
+
+
 def _model(x: np.ndarray, base: TravelMappingSpeedModel) -> TravelMappingSpeedModel:
-    kw: dict[str, Any] = dict(zip(FREE, (float(v) for v in x), strict=True))
+    kw: dict[str, Any] = {
+        k: min(max(float(v), BOUNDS[k][0]), BOUNDS[k][1]) for k, v in zip(FREE, x, strict=True)
+    }
     kw["european_kmh"] = kw["nationale_kmh"]  # tied (see the speedmodel docstring)
     kw["metropole_kmh"] = kw["departementale_kmh"]
-    kw["urban_slowdown"] = min(max(kw["urban_slowdown"], 0.0), 0.9)
-    kw["winding_factor"] = max(kw["winding_factor"], 0.0)
-    kw["junction_delay_s"] = max(kw["junction_delay_s"], 0.0)
     return replace(base, **kw)
 
 
@@ -178,10 +191,10 @@ def calibrate(data_dir: Any) -> dict[str, Any]:
     out_models = {"fitted": fitted, "naive": NAIVE, "current defaults": DEFAULT_MODEL}
     for label, m in out_models.items():
         t = od_times(edges.to_network(m), xy[test_i], xy[test_i], m)
-        rows.append(
-            (label, metrics(t[pm], test_ref[pm], 30.0), metrics(t[pm], test_ref[pm], None))
-        )
-    d = np.hypot(xy[test_i, None, 0] - xy[None, test_i, 0], xy[test_i, None, 1] - xy[None, test_i, 1])
+        rows.append((label, metrics(t[pm], test_ref[pm], 30.0), metrics(t[pm], test_ref[pm], None)))
+    d = np.hypot(
+        xy[test_i, None, 0] - xy[None, test_i, 0], xy[test_i, None, 1] - xy[None, test_i, 1]
+    )
     crow = d * 1.4 / 1000.0  # 1.4 x straight line at 60 km/h = 1 km/min
     rows.append(
         (
@@ -267,5 +280,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

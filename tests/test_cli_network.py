@@ -10,7 +10,7 @@ import pytest
 
 from accessmap.cli import main
 from accessmap.network.graph import RoadNetwork
-from accessmap.traveltime.engines import CrowFlyEngine, NetworkEngine
+from accessmap.traveltime import CrowFlyEngine, NetworkEngine
 
 AUCH_EDGES = "roads_occitanie_auch_pfe-osm2024_edges.csv"
 AUCH_NODES = "roads_occitanie_auch_pfe-osm2024_nodes.csv"

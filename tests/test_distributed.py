@@ -22,7 +22,8 @@ from accessmap.network import store as S
 from accessmap.routing import partitioned as RP
 from accessmap.routing import kernels as routing
 from accessmap.errors import BadValueError, ConfigError, OutputExistsError, UnreadableFileError
-from accessmap.network.graph import RoadNetwork, load_network
+from accessmap.network.build import load_network
+from accessmap.network.graph import RoadNetwork
 
 distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
 

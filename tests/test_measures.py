@@ -1,4 +1,4 @@
-"""Tests for accessmap.measures.core: hand-computed cases, plain-Python references on real data,
+"""Tests for accessmap.measures: hand-computed cases, plain-Python references on real data,
 conservation property, equity measures and bad inputs."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from accessmap.errors import (
     MissingColumnError,
     UnknownCodeError,
 )
-from accessmap.measures.core import (
+from accessmap.measures import (
     APL_BANDS_DREES,
     APL_BANDS_ROUNDED,
     DREES_AGE_WEIGHTS_2023,
@@ -578,7 +578,12 @@ def test_plain_lists_mix_with_indexed_population():
 def test_docstring_examples_run():
     import doctest
 
-    import accessmap.measures.core as mod
+    import importlib
 
-    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
+    attempted = 0
+    for name in ("tables", "catchment", "apl", "coverage", "equity"):
+        mod = importlib.import_module(f"accessmap.measures.{name}")
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, mod.__name__
+        attempted += result.attempted
+    assert attempted > 0

@@ -59,7 +59,8 @@ def test_resolve_region_codes_and_names() -> None:
     assert G.resolve_region("46,82, D31") == ["31", "46", "82"]
     assert G.region_name("76") == "Occitanie"
     assert G.region_name("fr") == "France métropolitaine"
-    assert G.region_name("46") == "Lot (46)"
+    assert G.region_name("46") == "département 46"
+    assert G.region_name("46", N.departement_names()) == "Lot (46)"
 
 
 @pytest.mark.parametrize(

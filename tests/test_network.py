@@ -660,7 +660,7 @@ class TestTables:
 # ---------------------------------------------------------------------------- cache
 class TestCache:
     def test_hit_returns_identical_arrays(self, tmp_path: Path, data_dir: Path) -> None:
-        from accessmap.network.graph import load_network
+        from accessmap.network.build import load_network
 
         nodes, edges = _pfe(data_dir, "auch")
         first = load_network(edges, cache_dir=tmp_path)
@@ -680,7 +680,7 @@ class TestCache:
     def test_key_changes_with_profile_and_input(self, tmp_path: Path, data_dir: Path) -> None:
         import shutil
 
-        from accessmap.network.graph import load_network
+        from accessmap.network.build import load_network
         from accessmap.network.speeds import get_profile
 
         nodes, edges = _pfe(data_dir, "auch")
@@ -702,7 +702,8 @@ class TestCache:
     def test_osm_cache_and_env(
         self, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from accessmap.network.graph import default_cache_dir, load_network
+        from accessmap.network.build import load_network
+        from accessmap.network.graph import default_cache_dir
 
         monkeypatch.setenv("ACCESSMAP_CACHE_DIR", str(tmp_path / "env"))
         assert default_cache_dir() == tmp_path / "env"
@@ -713,7 +714,7 @@ class TestCache:
         assert load_network(p, use_cache=False).meta["cache"] == "off"
 
     def test_corrupt_cache_is_rebuilt(self, tmp_path: Path, data_dir: Path) -> None:
-        from accessmap.network.graph import load_network
+        from accessmap.network.build import load_network
 
         _, edges = _pfe(data_dir, "auch")
         net = load_network(edges, cache_dir=tmp_path)
@@ -723,7 +724,7 @@ class TestCache:
         assert load_network(edges, cache_dir=tmp_path).meta["cache"] == "hit"
 
     def test_unknown_format(self, tmp_path: Path) -> None:
-        from accessmap.network.graph import load_network
+        from accessmap.network.build import load_network
 
         p = tmp_path / "roads.shp"
         p.write_text("x")

@@ -62,7 +62,7 @@ def test_epci_ranking(score_result) -> None:
 
 def test_sites_gain_matches_recomputation(score_result, occitanie_area) -> None:
     """Opening the proposed sites covers exactly the reported number of new people."""
-    from accessmap.traveltime.engines import CrowFlyEngine
+    from accessmap.traveltime import CrowFlyEngine
 
     sites = score_result.layers["sites"]
     assert len(sites) == 10
@@ -191,17 +191,16 @@ def test_priority_list_unknown_code(tmp_path, occitanie_area, data_dir) -> None:
 
 def test_mixed_engines_at_the_edge_of_a_road_file(occitanie_area, data_dir) -> None:
     """Origins a road file covers: road to the GPs it covers, crow-fly to the others."""
-    from accessmap.pipeline import _Times
-    from accessmap.traveltime.engines import CrowFlyEngine
+    from accessmap.traveltime import CrowFlyEngine, make_engine
 
     roads = data_dir / "roads_occitanie_toulouse_insa-begraphes-osm_nodes.csv"
-    eng = _Times(ScoreParams(roads=roads, grid=False), data_dir)
+    eng = make_engine("auto", roads=roads)
     origins, gp = occitanie_area.origins, occitanie_area.gp_supply
-    o_cov, f_cov = eng.covered(origins), eng.covered(gp)
+    o_cov, f_cov = eng.covers(origins), eng.covers(gp)
     assert 5 <= o_cov.sum() <= 60 and 0 < f_cov.sum() < len(gp)
     res = eng.nearest(origins, gp)
     inside = origins[o_cov]
-    road = eng.net.nearest(inside, gp[f_cov])["travel_time_min"]
+    road = eng.primary.nearest(inside, gp[f_cov])["travel_time_min"]
     crow = CrowFlyEngine().nearest(inside, gp[~f_cov])["travel_time_min"]
     expected = np.fmin(road, crow)
     assert np.allclose(res.loc[inside.index, "travel_time_min"], expected, rtol=0, atol=1e-9)
@@ -214,6 +213,6 @@ def test_mixed_engines_at_the_edge_of_a_road_file(occitanie_area, data_dir) -> N
     assert np.allclose(res.loc[far.index, "travel_time_min"], alone, rtol=0, atol=1e-9)
     # the catchment table of a covered origin holds road pairs and crow-fly pairs to the
     # GPs outside the file, so GPs just beyond the edge still count in its APL
-    mat = eng.matrix(inside, gp, 20.0)
+    mat = eng.matrix(inside, gp, cutoff_min=20.0)
     outside_ids = set(gp.index[~f_cov])
     assert mat["to_id"].isin(outside_ids).any() and (~mat["to_id"].isin(outside_ids)).any()

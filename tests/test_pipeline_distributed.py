@@ -84,7 +84,7 @@ def test_toulouse_roads_identical(
     occitanie_area: Any, data_dir: Path, cache_dir: Path, client: Any
 ) -> None:
     """Road engine on Toulouse: catchment, coverage and isochrones from the workers, same answer."""
-    from accessmap import parallel as D
+    from accessmap.network.store import graph_cache_info
 
     params = ScoreParams(roads=data_dir / TOULOUSE, grid=False)
     local = _quiet_run(params, data_dir=data_dir, area=occitanie_area)
@@ -101,7 +101,7 @@ def test_toulouse_roads_identical(
     cache_file = Path(remote.metadata["road_network"]["cache_file"])
     assert cache_file.parent == cache_dir
     # the workers read the graph from the cache file, at most once each
-    loads = [v["loads"] for v in client.run(D.graph_cache_info).values()]
+    loads = [v["loads"] for v in client.run(graph_cache_info).values()]
     assert len(loads) == 2 and sum(loads) >= 1 and max(loads) <= 1, loads
 
 
@@ -109,8 +109,8 @@ def test_network_engine_matrix_and_isochrones_on_cluster(
     occitanie_area: Any, data_dir: Path, cache_dir: Path, client: Any
 ) -> None:
     """NetworkEngine(client=...): matrix both ways and isochrones equal the local engine."""
-    from accessmap.network.graph import load_network
-    from accessmap.traveltime.engines import NetworkEngine
+    from accessmap.network.build import load_network
+    from accessmap.traveltime import NetworkEngine
 
     net = load_network(data_dir / TOULOUSE)
     local = NetworkEngine(net)

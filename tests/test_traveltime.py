@@ -26,7 +26,7 @@ from accessmap.errors import (
 )
 from accessmap.traveltime.polygons import reached_network_polygon
 from accessmap.network.graph import RoadNetwork
-from accessmap.traveltime.engines import (
+from accessmap.traveltime import (
     CrowFlyEngine,
     NetworkEngine,
     TravelTimeWarning,

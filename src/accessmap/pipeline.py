@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from accessmap import __version__, scoring, siting
+from accessmap import __version__, measures, scoring, siting
 from accessmap import supply as sk
 from accessmap.area import Area, load_area
 from accessmap.config import WORKING_CRS
@@ -39,8 +39,7 @@ from accessmap.data import validate
 from accessmap.data.registry import load_registry
 from accessmap.errors import ConfigError, UnknownCodeError
 from accessmap.loaders.admin import load_priority_zones
-from accessmap.measures import core as measures
-from accessmap.measures.core import coverage
+from accessmap.measures import coverage
 from accessmap.parallel import dask_client
 from accessmap.traveltime import CrowFlyEngine, MixedEngine, NetworkEngine, make_engine
 

@@ -51,7 +51,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from accessmap.errors import BadValueError, ConfigError, UnknownCodeError
-from accessmap.measures.core import validate_time_table
+from accessmap.measures import validate_time_table
 
 __all__ = [
     "CoverSets",

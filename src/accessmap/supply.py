@@ -34,7 +34,7 @@ import pandas as pd
 
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
 from accessmap.errors import ConfigError
-from accessmap.loaders import france
+from accessmap.loaders import france, statlocales
 from accessmap.loaders import supply as occ
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "get_kind",
     "register",
     "resolve_kinds",
+    "statlocales_source",
 ]
 
 
@@ -145,11 +146,39 @@ def _load_hospitals(ctx: SupplyContext) -> gpd.GeoDataFrame:
     return out
 
 
-def _load_pharmacies(ctx: SupplyContext) -> gpd.GeoDataFrame:
+def statlocales_source(indicator: str, *, id_prefix: str) -> Loader:
+    """A source spec reading one indicator of the INSEE *Statistiques locales* BPE export.
 
-    return load_statlocales_points(
-        "D307", id_prefix="bpe2021-D307-", origins=ctx.origins, data_dir=ctx.data_dir
-    )
+    Counts per commune (``bpe2021_equipements_communes_france_statistiques-locales.xlsx``,
+    ``SOURCES.md`` section 14) are mapped from COG 2023 to 2026 (merged communes summed,
+    :func:`accessmap.loaders.statlocales.to_cog`) and placed at the commune routing origin,
+    as the GP supply is (commune-to-commune times, as in the DREES APL).
+
+    Parameters
+    ----------
+    indicator : str
+        A BPE code, key or label :func:`accessmap.loaders.statlocales.select` accepts
+        (``"D307"``, ``"pharmacy"``, ``"Pharmacie"``).
+    id_prefix : str
+        Prefix of the ``supply_id`` (``"bpe2021-D307-"``).
+    """
+
+    def load(ctx: SupplyContext) -> gpd.GeoDataFrame:
+        table = statlocales.read_statlocales(data_dir=ctx.data_dir)
+        mapped = statlocales.to_cog(statlocales.select(table, indicator), data_dir=ctx.data_dir)
+        col = next(c for c in mapped.columns if c not in ("insee", "nom", "n_source",
+                                                           "codes_source"))  # fmt: skip
+        counts = mapped[["insee", col]].rename(columns={col: "count"})
+        counts = counts[(counts["count"] > 0) & counts["insee"].isin(ctx.origins.index)]
+        counts = counts.sort_values("insee").reset_index(drop=True)
+        return gpd.GeoDataFrame(
+            {"supply_id": id_prefix + counts["insee"], "insee": counts["insee"].to_numpy(),
+             "count": counts["count"].to_numpy(dtype="int64")},
+            geometry=ctx.origins.geometry.reindex(counts["insee"]).to_numpy(),
+            crs=ctx.crs,
+        )  # fmt: skip
+
+    return load
 
 
 #: The registry: name -> kind. Order is the column order of the ``communes`` layer.
@@ -181,6 +210,10 @@ register(SupplyKind("emergency", "Emergency services (BPE D106)", _load_emergenc
 register(SupplyKind("hospital", "Hospitals (FINESS)", _load_hospitals, id_col="finess_et",
                     sources=("hospitals_finess_2020",)))  # fmt: skip
 
+register(SupplyKind("pharmacy", "Pharmacies (BPE 2021 D307)",
+                    statlocales_source("D307", id_prefix="bpe2021-D307-"),
+                    sources=("bpe2021_statlocales",)))  # fmt: skip
+
 #: Kinds measured by default (``accessmap score`` without ``--supply-kinds``).
 DEFAULT_KINDS: tuple[str, ...] = ("gp", "emergency", "hospital")
 
@@ -196,17 +229,20 @@ def get_kind(name: str) -> SupplyKind:
 
 
 def resolve_kinds(names: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
-    """Validated kind names from ``"gp,pharmacy"`` or a sequence; ``gp`` always first.
+    """Validated kind names from ``"gp,pharmacy"`` or a sequence.
+
+    The :data:`DEFAULT_KINDS` always come first (the need score of the zones uses their
+    times); the kinds named are added after them, in registry terms.
 
     Examples
     --------
-    >>> resolve_kinds("pharmacy")
-    ('gp', 'pharmacy')
+    >>> resolve_kinds("gp,pharmacy")
+    ('gp', 'emergency', 'hospital', 'pharmacy')
     """
     if names is None:
         return DEFAULT_KINDS
     items = names.split(",") if isinstance(names, str) else list(names)
-    out = ["gp"]
+    out = list(DEFAULT_KINDS)
     for raw in items:
         name = raw.strip().lower()
         if name and name not in out:

@@ -38,7 +38,7 @@ from accessmap.errors import (
     OutputExistsError,
     UnreadableFileError,
 )
-from accessmap.network.graph import load_network
+from accessmap.network.build import load_network
 from accessmap.traveltime.engines import CrowFlyEngine, NetworkEngine
 
 if TYPE_CHECKING:

@@ -13,9 +13,10 @@ from rich.table import Table
 from accessmap.cli._common import STATE, DataDirOption, show_progress
 from accessmap.cli.app import app
 from accessmap.errors import ConfigError, OutputExistsError
-from accessmap.outputs.geopackage import to_geopackage, write_tables
+from accessmap.outputs.geopackage import write_run
 from accessmap.parallel import dask_client
 from accessmap.pipeline import ScoreParams, run_score
+from accessmap.supply import SUPPLY_KINDS, resolve_kinds
 
 DEFAULT_OUT = Path("out/accessmap.gpkg")
 
@@ -50,6 +51,15 @@ def score(
     supply: Annotated[
         str, typer.Option(help="GP supply: bpe2019 (counts per commune) or a BPE file path.")
     ] = "bpe2019",
+    supply_kinds: Annotated[
+        str | None,
+        typer.Option(
+            "--supply-kinds",
+            help="Extra supply kinds to time, comma-separated (e.g. gp,pharmacy); gp, "
+            "emergency and hospital are always measured. Known: "
+            + ", ".join(SUPPLY_KINDS),
+        ),
+    ] = None,
     engine: Annotated[str, typer.Option(help="auto | crow-fly | road-network.")] = "auto",
     roads: Annotated[
         Path | None,
@@ -92,6 +102,7 @@ def score(
         threshold_min=threshold,
         bands_min=_parse_floats(bands, "--bands"),
         supply=supply,
+        supply_kinds=resolve_kinds(supply_kinds),
         engine=engine,
         roads=roads,
         profile=profile,
@@ -122,9 +133,7 @@ def score(
                 result = run_score(params, data_dir=data_dir, progress=cb, scheduler=client)
         else:
             result = run_score(params, data_dir=data_dir, scheduler=client)
-    to_geopackage(result.layers | result.tables, out, metadata=result.metadata,
-                  overwrite=overwrite)  # fmt: skip
-    csv_dir = write_tables(result, out.with_suffix(""), overwrite=overwrite)
+    out, csv_dir = write_run(result, out, overwrite=overwrite)
     if not STATE.quiet:
         render_summary(result, out, csv_dir)
 

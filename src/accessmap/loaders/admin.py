@@ -1,7 +1,8 @@
 """Loaders: the data directory's files as clean, validated tables in EPSG:2154.
 
 Boundaries, population and reference tables of the Occitanie bundle live here; health
-supply in :mod:`accessmap.loaders.supply`, population grids in :mod:`accessmap.loaders.grid`. Every loader reads and checks its input through :mod:`accessmap.data.validate`,
+supply in :mod:`accessmap.loaders.supply`, population grids in :mod:`accessmap.loaders.grid`.
+Every loader reads and checks its input through :mod:`accessmap.data.validate`,
 returns codes as ``str`` and geometries in EPSG:2154 (Lambert-93, ``config.WORKING_CRS``).
 
 Sources of the bundle files: ``SOURCES.md`` of the data directory and ``data/README.md``.

@@ -8,7 +8,7 @@ section 13):
 * **shares of people** below a threshold use the **total population** (``pop_total``);
 * APL classes: below 2.5 (the DREES under-served threshold), 2.5 to 4, 4 and above (the upper
   bound of the ZIP/ZAC zoning pool; ``docs/methods.md``), as
-  :func:`accessmap.measures.core.apl_class` (same labels, :data:`APL_CLASSES`).
+  :func:`accessmap.measures.apl_class` (same labels, :data:`APL_CLASSES`).
 
 APL is linear in supply: multiplying the consultations counted per GP by ``k`` multiplies
 every APL by ``k``. :func:`fit_level_scale` gives the ``k`` that makes our weighted level equal
@@ -35,8 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from accessmap.data import validate as v
-from accessmap.errors import BadValueError, MissingColumnError, UnknownCodeError
+from accessmap.errors import (
+    BadValueError,
+    DuplicateIdError,
+    MissingColumnError,
+    UnknownCodeError,
+)
 
 __all__ = [
     "APL_CLASSES",
@@ -49,7 +53,7 @@ __all__ = [
 
 #: DREES under-served threshold and the ZIP/ZAC pool bound (consultations per std. inhabitant).
 APL_THRESHOLDS: tuple[float, float] = (2.5, 4.0)
-#: Class labels, as :data:`accessmap.measures.core.APL_CLASSES`.
+#: Class labels, as :data:`accessmap.measures.APL_CLASSES`.
 APL_CLASSES: tuple[str, str, str] = ("<2.5", "2.5-4", ">=4")
 #: Short keys of the classes for column names.
 _CLASS_KEYS: dict[str, str] = {"<2.5": "lt2_5", "2.5-4": "2_5to4", ">=4": "ge4"}
@@ -89,8 +93,9 @@ def _corr(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rho = float(stats.spearmanr(x, y).statistic)
-        r = float(stats.pearsonr(x, y).statistic)
+        # Spearman = Pearson of the (average) ranks, as scipy.stats.spearmanr.
+        rho = float(np.corrcoef(stats.rankdata(x), stats.rankdata(y))[0, 1])
+        r = float(np.corrcoef(x, y)[0, 1])
     return rho, r
 
 
@@ -103,7 +108,7 @@ def fit_level_scale(
 
     ``k = sum(w * official) / sum(w * ours)``. APL is linear in supply, so multiplying the
     consultations counted per GP (``consultations_per_gp`` of
-    :func:`accessmap.measures.core.apl`) by ``k`` multiplies every APL by ``k`` and matches
+    :func:`accessmap.measures.apl`) by ``k`` multiplies every APL by ``k`` and matches
     the level; use the standardised population as ``weights`` (the DREES rule for averaging
     APL). A calibration helper: it fixes the level, not the ranking or the classes.
 
@@ -165,62 +170,92 @@ def fit_level_scale(
 # --------------------------------------------------------------------------------------------
 
 
-def _stats(m: pd.DataFrame) -> dict[str, float]:
-    """Scalar statistics of a matched table (columns of :func:`compare_apl`'s join)."""
-    o = m["apl_ours"].to_numpy("float64")
-    f = m["apl_official"].to_numpy("float64")
-    wo = m["w_ours"].to_numpy("float64")
-    wf = m["pop_std"].to_numpy("float64")
-    po = m["pop_ours"].to_numpy("float64")
-    pf = m["pop_total"].to_numpy("float64")
+@dataclass(frozen=True)
+class _Arrays:
+    """The matched communes as arrays (fast per-group statistics)."""
+
+    o: np.ndarray  # our APL
+    f: np.ndarray  # official APL
+    wo: np.ndarray  # our level weight
+    wf: np.ndarray  # official standardised population
+    po: np.ndarray  # our total population
+    pf: np.ndarray  # official total population
+    co: np.ndarray  # our class code (0, 1, 2)
+    cf: np.ndarray  # official class code
+
+    @classmethod
+    def of(cls, m: pd.DataFrame) -> _Arrays:
+        def arr(c: str) -> np.ndarray:
+            return m[c].to_numpy("float64")
+
+        return cls(
+            o=arr("apl_ours"),
+            f=arr("apl_official"),
+            wo=arr("w_ours"),
+            wf=arr("pop_std"),
+            po=arr("pop_ours"),
+            pf=arr("pop_total"),
+            co=np.searchsorted(APL_THRESHOLDS, arr("apl_ours"), side="right"),
+            cf=np.searchsorted(APL_THRESHOLDS, arr("apl_official"), side="right"),
+        )
+
+    def take(self, idx: np.ndarray) -> _Arrays:
+        return _Arrays(*(getattr(self, k)[idx] for k in self.__dataclass_fields__))
+
+
+def _stats(a: _Arrays) -> dict[str, float]:
+    """Scalar statistics of matched communes."""
+    o, f, pf = a.o, a.f, a.pf
     rho, r = _corr(o, f)
-    lo, lf = _wmean(o, wo), _wmean(f, wf)
-    same = (m["class_ours"].astype("object") == m["class_official"].astype("object")).to_numpy()
-    out = {
-        "n_matched": float(len(m)),
+    lo, lf = _wmean(o, a.wo), _wmean(f, a.wf)
+    same = a.co == a.cf
+    tot = float(pf.sum())
+    return {
+        "n_matched": float(len(o)),
         "spearman": rho,
         "pearson": r,
         "level_ours": lo,
         "level_official": lf,
         "level_ratio": lo / lf if lf > 0 else math.nan,
-        "mean_abs_diff": _wmean(np.abs(o - f), wf),
-        "share_below_2_5_ours": _share_below(o, po, APL_THRESHOLDS[0]),
+        "mean_abs_diff": _wmean(np.abs(o - f), a.wf),
+        "share_below_2_5_ours": _share_below(o, a.po, APL_THRESHOLDS[0]),
         "share_below_2_5_official": _share_below(f, pf, APL_THRESHOLDS[0]),
-        "share_below_4_ours": _share_below(o, po, APL_THRESHOLDS[1]),
+        "share_below_4_ours": _share_below(o, a.po, APL_THRESHOLDS[1]),
         "share_below_4_official": _share_below(f, pf, APL_THRESHOLDS[1]),
-        "share_same_class_pop": float(pf[same].sum() / pf.sum()) if pf.sum() > 0 else math.nan,
-        "share_same_class_count": float(same.mean()) if len(m) else math.nan,
-        "pop_total": float(pf.sum()),
-        "pop_std": float(wf.sum()),
+        "share_same_class_pop": float(pf[same].sum() / tot) if tot > 0 else math.nan,
+        "share_same_class_count": float(same.mean()) if len(o) else math.nan,
+        "pop_total": tot,
+        "pop_std": float(a.wf.sum()),
     }
-    return out
 
 
-def _confusion(m: pd.DataFrame, *, weight: str | None) -> pd.DataFrame:
-    """3x3 table: rows the official class, columns our class (people or communes)."""
-    fo = pd.Categorical(m["class_official"], categories=list(APL_CLASSES)).codes
-    ou = pd.Categorical(m["class_ours"], categories=list(APL_CLASSES)).codes
-    w = m[weight].to_numpy("float64") if weight else np.ones(len(m))
-    ok = (fo >= 0) & (ou >= 0)
+def _cells(a: _Arrays, *, people: bool) -> np.ndarray:
+    """3x3 sums: rows the official class, columns ours (official total population or 1)."""
     k = len(APL_CLASSES)
-    cells = np.bincount(fo[ok] * k + ou[ok], weights=w[ok], minlength=k * k).reshape(k, k)
+    w = a.pf if people else None
+    return np.bincount(a.cf * k + a.co, weights=w, minlength=k * k).reshape(k, k)
+
+
+def _confusion(a: _Arrays, *, people: bool) -> pd.DataFrame:
+    """3x3 table of :func:`_cells` with class labels (``official`` x ``ours``)."""
+    cells = _cells(a, people=people)
     tab = pd.DataFrame(
-        cells,
+        cells if people else cells.round().astype("int64"),
         index=pd.Index(list(APL_CLASSES), name="official"),
         columns=pd.Index(list(APL_CLASSES), name="ours"),
     )
-    return tab if weight else tab.round().astype("int64")
+    return tab
 
 
-def _flat_confusion(m: pd.DataFrame) -> dict[str, float]:
+def _flat_confusion(a: _Arrays) -> dict[str, float]:
     out: dict[str, float] = {}
-    pop = _confusion(m, weight="pop_total")
-    cnt = _confusion(m, weight=None)
-    for a in APL_CLASSES:
-        for b in APL_CLASSES:
-            key = f"off_{_CLASS_KEYS[a]}_ours_{_CLASS_KEYS[b]}"
-            out[f"pop_{key}"] = float(pop.at[a, b])  # type: ignore[arg-type]
-            out[f"n_{key}"] = float(cnt.at[a, b])  # type: ignore[arg-type]
+    pop = _cells(a, people=True)
+    cnt = _cells(a, people=False)
+    keys = [_CLASS_KEYS[c] for c in APL_CLASSES]
+    for i, ka in enumerate(keys):
+        for j, kb in enumerate(keys):
+            out[f"pop_off_{ka}_ours_{kb}"] = float(pop[i, j])
+            out[f"n_off_{ka}_ours_{kb}"] = float(cnt[i, j])
     return out
 
 
@@ -230,18 +265,51 @@ def _dep(codes: pd.Series) -> pd.Series:
     return s.str[:3].where(s.str.startswith("97"), s.str[:2])
 
 
+def _numeric(df: pd.DataFrame, column: str, *, name: str, allow_missing: bool) -> pd.Series:
+    """Column as float64; BadValueError on text, missing (unless allowed) or negatives."""
+    raw = df[column]
+    num = pd.to_numeric(raw, errors="coerce").astype("float64")
+    bad = num.isna() & raw.notna()
+    if bad.any():
+        raise BadValueError(
+            f"{name}: column {column!r} must be numeric but holds {raw[bad].iloc[0]!r} "
+            f"({int(bad.sum())} rows); fix the value"
+        )
+    if not allow_missing and num.isna().any():
+        raise BadValueError(
+            f"{name}: column {column!r} has {int(num.isna().sum())} missing values; fill them "
+            "(0 if there is truly none)"
+        )
+    if (num < 0).any():
+        raise BadValueError(
+            f"{name}: column {column!r} holds the negative value {float(num[num < 0].iloc[0])!r};"
+            " APL and populations must be >= 0"
+        )
+    return num
+
+
 def _prepare(
     df: pd.DataFrame, *, name: str, required: Sequence[str], pops: Sequence[str]
 ) -> pd.DataFrame:
-    v.require_columns(df, required, where=name)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise MissingColumnError(
+            f"{name}: missing column {missing[0]!r}; columns present: "
+            f"{', '.join(map(str, df.columns))}. Rename the column (see compare_apl)"
+        )
     out = df.copy()
     codes = out["insee"].astype("str").str.strip()
     out["insee"] = codes.where(~codes.str.fullmatch(r"\d{4}"), codes.str.zfill(5))
-    v.require_unique(out, "insee", where=name)
-    out["apl"] = v.to_numeric(out, "apl", where=name, allow_missing=True)
+    dup = out["insee"].duplicated(keep=False)
+    if dup.any():
+        raise DuplicateIdError(
+            f"{name}: column 'insee' must be unique but {out.loc[dup, 'insee'].iloc[0]!r} "
+            f"appears more than once ({int(dup.sum())} rows); merge the rows first"
+        )
+    out["apl"] = _numeric(out, "apl", name=name, allow_missing=True)
     for c in pops:
         if c in out.columns:
-            out[c] = v.to_numeric(out, c, where=name, allow_missing=c == "pop_std")
+            out[c] = _numeric(out, c, name=name, allow_missing=c == "pop_std")
     return out
 
 
@@ -506,21 +574,25 @@ def compare_apl(
             f"{f['insee'].iloc[0] if len(f) else None!r}); map both to COG 2026 "
             "(accessmap.loaders.drees.to_cog) and compare the same area"
         )
-    st = _stats(m)
+    arrays = _Arrays.of(m)
+    st = _stats(arrays)
 
     by_group: dict[str, pd.DataFrame] = {}
     for col in groups:
         rows = []
-        for key, sub in joined.groupby(col, sort=True, dropna=True):
-            ms = sub[sub["status"] == "matched"]
+        sizes: dict[Any, int] = joined.groupby([col, "status"]).size().to_dict()
+        positions = m.reset_index(drop=True).groupby(col, sort=True).indices
+        for key in sorted(joined[col].dropna().unique()):
             row: dict[str, Any] = {col: key}
-            row["n_only_ours"] = int((sub["status"] == "only_ours").sum())
-            row["n_only_official"] = int((sub["status"] == "only_official").sum())
-            if ms.empty:
+            row["n_only_ours"] = int(sizes.get((key, "only_ours"), 0))
+            row["n_only_official"] = int(sizes.get((key, "only_official"), 0))
+            idx = positions.get(key)
+            if idx is None or len(idx) == 0:
                 row["n_matched"] = 0
             else:
-                row.update(_stats(ms))
-                row.update(_flat_confusion(ms))
+                sub = arrays.take(np.asarray(idx))
+                row.update(_stats(sub))
+                row.update(_flat_confusion(sub))
             rows.append(row)
         tab = pd.DataFrame(rows)
         lead = [col, "n_matched", "n_only_ours", "n_only_official"]
@@ -572,8 +644,8 @@ def compare_apl(
         share_below_4_official=st["share_below_4_official"],
         share_same_class_pop=st["share_same_class_pop"],
         share_same_class_count=st["share_same_class_count"],
-        confusion_pop=_confusion(m, weight="pop_total"),
-        confusion_count=_confusion(m, weight=None),
+        confusion_pop=_confusion(arrays, people=True),
+        confusion_count=_confusion(arrays, people=False),
         by_group=by_group,
         largest_abs=largest_abs.reset_index(drop=True),
         largest_rel=largest_rel.reset_index(drop=True),

@@ -29,14 +29,12 @@ so QGIS applies it when the layer is added.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import math
 import os
 import re
-import secrets
 import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -54,9 +52,10 @@ from accessmap.errors import (
     ConfigError,
     DataNotFoundError,
     MissingCRSError,
-    OutputExistsError,
     UnreadableFileError,
 )
+from accessmap.outputs.atomic import atomic_file, atomic_outputs
+from accessmap.outputs.atomic import check_target as _check_target
 from accessmap.outputs.styles import GeometryKind, styles_for_layer
 
 logger = logging.getLogger(__name__)
@@ -229,31 +228,6 @@ def _metadata_table(rec: Mapping[str, Any]) -> pd.DataFrame:
         for k, v in rec.items()
     ]
     return pd.DataFrame(rows, columns=["key", "value"])
-
-
-def _tmp_sibling(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
-
-
-def _remove_quietly(path: Path) -> None:
-    for p in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm", ".aux.xml"))):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-
-
-def _check_target(path: Path, overwrite: bool, *, suffix: str | None) -> None:
-    if suffix and path.suffix.lower() != suffix:
-        raise ConfigError(
-            f"output {path} must end in {suffix}: rename it (e.g. {path.stem}{suffix})"
-        )
-    if path.is_dir():
-        raise ConfigError(f"output {path} is a directory: give a file name ending in {suffix}")
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path} already exists: pass --overwrite (overwrite=True) to replace it, "
-            "or choose another output path"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,67 +405,60 @@ def to_geopackage(
     rec = _metadata_record(metadata)
     _check_target(path, overwrite, suffix=".gpkg")
 
-    tmp = _tmp_sibling(path)
     written: dict[str, tuple[GeometryKind | None, str, list[str]]] = {}
     try:
-        first = True
-        skipped = [n for n, df in layers.items() if len(df.columns) == 0]
-        for name in skipped:
-            logger.info("layer %r has no columns: not written", name)
-        for name, df in layers.items():
-            if name in skipped:
-                continue
-            kind = _geometry_kind(df)
-            frame = _prepare_frame(df)
-            empty_geo = _has_geometry_column(frame) and kind is None
-            desc = LAYER_DESCRIPTIONS.get(name, "")
-            pyogrio.write_dataframe(
-                frame,
-                tmp,
-                layer=name,
-                driver="GPKG",
-                append=not first,
-                promote_to_multi=kind in ("polygon", "line"),
-                geometry_type="Unknown" if empty_geo else None,
-                dataset_options={"VERSION": "1.2"} if first else None,
-                layer_options={"IDENTIFIER": name, "DESCRIPTION": desc},
-            )
-            first = False
-            geom_col = pyogrio.read_info(tmp, layer=name)["geometry_name"] or ""
-            written[name] = (kind, geom_col, [str(c) for c in frame.columns])
-        pyogrio.write_dataframe(
-            _metadata_table(rec), tmp, layer="run_metadata", driver="GPKG", append=True,
-            layer_options={"IDENTIFIER": "run_metadata",
-                           "DESCRIPTION": "accessmap run metadata (key, value as JSON)"},
-        )  # fmt: skip
-        if styles:
-            table = _styles_table(written)
-            if len(table):
+        with atomic_file(path, overwrite=overwrite, suffix=".gpkg") as tmp:
+            first = True
+            skipped = [n for n, df in layers.items() if len(df.columns) == 0]
+            for name in skipped:
+                logger.info("layer %r has no columns: not written", name)
+            for name, df in layers.items():
+                if name in skipped:
+                    continue
+                kind = _geometry_kind(df)
+                frame = _prepare_frame(df)
+                empty_geo = _has_geometry_column(frame) and kind is None
+                desc = LAYER_DESCRIPTIONS.get(name, "")
                 pyogrio.write_dataframe(
-                    table, tmp, layer="layer_styles", driver="GPKG", append=True,
-                    layer_options={"FID": "id"},
-                )  # fmt: skip
-        _write_gpkg_metadata(tmp, rec)
-        # integrity check before replacing anything: every layer present with all its rows
-        present = {str(n) for n, _ in pyogrio.list_layers(tmp)}
-        for name, df in layers.items():
-            if name in skipped:
-                continue
-            if name not in present:
-                raise ExportError(f"layer {name!r} missing from {tmp} after writing")
-            n = pyogrio.read_info(tmp, layer=name)["features"]
-            if n != len(df):
-                raise ExportError(f"layer {name!r}: wrote {n} rows of {len(df)} to {tmp}")
-        if path.exists() and not overwrite:  # appeared meanwhile: never clobber
-            raise OutputExistsError(
-                f"{path} already exists: pass --overwrite (overwrite=True) to replace it"
-            )
-        os.replace(tmp, path)
+                    frame,
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    append=not first,
+                    promote_to_multi=kind in ("polygon", "line"),
+                    geometry_type="Unknown" if empty_geo else None,
+                    dataset_options={"VERSION": "1.2"} if first else None,
+                    layer_options={"IDENTIFIER": name, "DESCRIPTION": desc},
+                )
+                first = False
+                geom_col = pyogrio.read_info(tmp, layer=name)["geometry_name"] or ""
+                written[name] = (kind, geom_col, [str(c) for c in frame.columns])
+            pyogrio.write_dataframe(
+                _metadata_table(rec), tmp, layer="run_metadata", driver="GPKG", append=True,
+                layer_options={"IDENTIFIER": "run_metadata",
+                               "DESCRIPTION": "accessmap run metadata (key, value as JSON)"},
+            )  # fmt: skip
+            if styles:
+                table = _styles_table(written)
+                if len(table):
+                    pyogrio.write_dataframe(
+                        table, tmp, layer="layer_styles", driver="GPKG", append=True,
+                        layer_options={"FID": "id"},
+                    )  # fmt: skip
+            _write_gpkg_metadata(tmp, rec)
+            # integrity check before replacing anything: every layer present with all its rows
+            present = {str(n) for n, _ in pyogrio.list_layers(tmp)}
+            for name, df in layers.items():
+                if name in skipped:
+                    continue
+                if name not in present:
+                    raise ExportError(f"layer {name!r} missing from {tmp} after writing")
+                n = pyogrio.read_info(tmp, layer=name)["features"]
+                if n != len(df):
+                    raise ExportError(f"layer {name!r}: wrote {n} rows of {len(df)} to {tmp}")
     except AccessmapError:
-        _remove_quietly(tmp)
         raise
     except Exception as exc:
-        _remove_quietly(tmp)
         raise ExportError(
             f"could not write GeoPackage {path}: {type(exc).__name__}: {exc}; "
             "nothing was replaced (check free disk space and write permission)"
@@ -618,23 +585,21 @@ def to_csv_tables(
         targets["run_metadata"] = directory / "run_metadata.json"
     for t in targets.values():
         _check_target(t, overwrite, suffix=None)
-    tmps: dict[str, Path] = {}
+    names = list(targets)
     try:
-        for name, df in layers.items():
-            tmps[name] = _tmp_sibling(targets[name])
-            _csv_frame(df).to_csv(tmps[name], index=False, encoding="utf-8")
-        if metadata is not None:
-            tmps["run_metadata"] = _tmp_sibling(targets["run_metadata"])
-            tmps["run_metadata"].write_text(
-                json.dumps(rec, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"
-            )
-        for name, tmp in tmps.items():
-            os.replace(tmp, targets[name])
+        (unit,) = atomic_outputs([targets[n] for n in names], overwrite=overwrite)
+        with unit as tmp_list:
+            tmps = dict(zip(names, tmp_list, strict=True))
+            for name, df in layers.items():
+                _csv_frame(df).to_csv(tmps[name], index=False, encoding="utf-8")
+            if metadata is not None:
+                tmps["run_metadata"].write_text(
+                    json.dumps(rec, ensure_ascii=False, indent=2, sort_keys=True),
+                    encoding="utf-8",
+                )
+    except AccessmapError:
+        raise
     except Exception as exc:
-        for tmp in tmps.values():
-            _remove_quietly(tmp)
-        if isinstance(exc, AccessmapError):
-            raise
         raise ExportError(
             f"could not write CSV tables to {directory}: {type(exc).__name__}: {exc}"
         ) from exc
@@ -663,3 +628,31 @@ def write_tables(
     layers = {k: v for k, v in layers.items() if len(v.columns)}
     to_csv_tables(layers, directory, metadata=metadata, overwrite=overwrite)
     return Path(directory)
+
+
+def write_run(
+    result: Any,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+) -> tuple[Path, Path]:
+    """Write a run's GeoPackage and its CSV folder (``<path without suffix>/``) as one unit.
+
+    Both are written to temporaries first; the previous GeoPackage and folder are replaced
+    only when both are complete, and kept if anything fails (:mod:`accessmap.outputs.atomic`).
+    The folder is replaced whole, so no table of an earlier run is left beside the new ones.
+
+    Returns
+    -------
+    (Path, Path)
+        The GeoPackage and the CSV folder.
+    """
+    gpkg = Path(path)
+    folder = gpkg.with_suffix("")
+    layers, metadata = layers_of(result)
+    (unit,) = atomic_outputs([gpkg, folder], overwrite=overwrite, suffixes=[".gpkg", None],
+                             directories=[False, True])  # fmt: skip
+    with unit as (tmp_gpkg, tmp_folder):
+        to_geopackage(layers, tmp_gpkg, metadata=metadata, overwrite=True)
+        write_tables(result, tmp_folder, overwrite=True)
+    return gpkg, folder

@@ -1,8 +1,8 @@
 """Maps people use: a print-ready PNG choropleth and an interactive HTML map.
 
 Both read the layers of a score run (``ScoreResult`` or the GeoPackage written by
-``accessmap score``, see :func:`accessmap.outputs.geopackage.read_geopackage`) and use the classes and
-colours of :mod:`accessmap.outputs.styles`, so that the PNG, the report and QGIS agree.
+``accessmap score``, see :func:`accessmap.outputs.geopackage.read_geopackage`) and use the
+classes and colours of :mod:`accessmap.outputs.styles`, so that the PNG, the report and QGIS agree.
 
 The PNG is drawn with matplotlib's object-oriented API (no pyplot global state) at A4 size
 (297 x 210 mm, orientation chosen from the mapped extent) and 300 dpi by default: the print
@@ -36,7 +36,8 @@ from matplotlib.patches import Patch, Rectangle
 
 from accessmap.config import WORKING_CRS
 from accessmap.errors import ConfigError, MissingColumnError, UnknownCodeError
-from accessmap.outputs.geopackage import _check_target
+from accessmap.outputs.atomic import atomic_file
+from accessmap.outputs.atomic import check_target as _check_target
 from accessmap.outputs.styles import INDICATORS, OUTLINE_COLOUR, SITE_COLOUR, ColourClass, classify
 
 logger = logging.getLogger(__name__)
@@ -268,7 +269,8 @@ def plot_map(
         Needs ``communes`` (``time``/``apl``) or ``epci_scores`` (``need``); ``sites`` drawn
         when present.
     indicator : {"time", "apl", "need"}
-        Car time to the nearest GP, APL, or EPCI need rank (classes: :mod:`accessmap.outputs.styles`).
+        Car time to the nearest GP, APL, or EPCI need rank (classes:
+        :mod:`accessmap.outputs.styles`).
     dep, epci : str, optional
         Zoom on one département (``"46"``) or one EPCI (SIREN); the rest is drawn faded.
     metadata : mapping, optional
@@ -496,13 +498,8 @@ def save_map_png(
         raise ConfigError(f"dpi must be between 50 and 1200, got {dpi}")
     _check_target(path, overwrite, suffix=".png")
     fig = plot_map(layers, indicator=indicator, dep=dep, epci=epci, metadata=metadata)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
+    with atomic_file(path, overwrite=overwrite, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, facecolor="white")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -672,11 +669,6 @@ def interactive_map(
     root.html.add_child(folium.Element(_legend_html(INDICATORS["time"][2], time_cls, att)))
     title = "accessmap — car time to the nearest GP"
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
+    with atomic_file(path, overwrite=overwrite, suffix=".html") as tmp:
         m.save(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

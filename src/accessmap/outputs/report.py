@@ -34,7 +34,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from accessmap.errors import ConfigError
-from accessmap.outputs.geopackage import _check_target
+from accessmap.outputs.atomic import atomic_file
+from accessmap.outputs.atomic import check_target as _check_target
 from accessmap.outputs.maps import (
     _layer,
     attribution_text,
@@ -643,11 +644,6 @@ def write_report(
     path = Path(path)
     _check_target(path, overwrite, suffix=".html")
     text = build_report(layers, metadata=metadata, official=official, top_n=top_n)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
+    with atomic_file(path, overwrite=overwrite, suffix=".html") as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

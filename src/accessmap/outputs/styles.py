@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
+from accessmap.supply import SUPPLY_KINDS
+
 #: Upper bound used for the open top class ("> 30 min", "> 100") in QGIS ranges.
 _OPEN_TOP = 1.0e9
 
@@ -347,12 +349,23 @@ def _labeling(expression: str, *, size_pt: float = 9.0, bold: bool = True, point
     )
 
 
+def field_alias(column: str) -> str | None:
+    """The readable name of a column: :data:`FIELD_ALIASES`, or the supply kind's label for
+    a ``time_<kind>_min`` column of a registered kind."""
+    if column in FIELD_ALIASES:
+        return FIELD_ALIASES[column]
+    for sk in SUPPLY_KINDS.values():
+        if sk.time_column == column:
+            return f"Car time to nearest: {sk.label} (min)"
+    return None
+
+
 def _aliases(columns: Sequence[str]) -> str:
     items = "".join(
         f"<alias field={quoteattr(c)} index={quoteattr(str(i + 1))} "
-        f"name={quoteattr(FIELD_ALIASES[c])}/>"
+        f"name={quoteattr(alias)}/>"
         for i, c in enumerate(columns)
-        if c in FIELD_ALIASES
+        if (alias := field_alias(c)) is not None
     )
     return f"<aliases>{items}</aliases>" if items else ""
 
@@ -464,6 +477,13 @@ def styles_for_layer(
     if name in ("communes", "cells") and "time_gp_min" in cols:
         add("time to nearest GP", time_style_qml(kind), "Car time to the nearest GP, minutes; "
             "15-minute Région goal = green/orange break", "graduatedSymbol")  # fmt: skip
+    if name == "communes":
+        # one time style per other supply kind of the registry (accessmap.supply)
+        for kind_name, sk in SUPPLY_KINDS.items():
+            if kind_name != "gp" and sk.time_column in cols:
+                add(f"time to {kind_name}", time_style_qml(kind, column=sk.time_column),
+                    f"Car time to the nearest facility: {sk.label}, minutes",
+                    "graduatedSymbol")  # fmt: skip
     if name == "communes" and "apl" in cols:
         add("APL classes", apl_style_qml(), "APL: below 2.5 / 2.5-4 / 4 and above (DREES)",
             "graduatedSymbol")  # fmt: skip

@@ -19,7 +19,7 @@ import geopandas as gpd
 import pandas as pd
 
 from accessmap.errors import ConfigError, UnknownProfileError
-from accessmap.network.graph import load_network
+from accessmap.network.build import load_network
 from accessmap.traveltime.base import Engine, reach_population
 from accessmap.traveltime.crowfly import CrowFlyEngine
 from accessmap.traveltime.mixed import MixedEngine

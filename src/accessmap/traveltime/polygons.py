@@ -1,8 +1,7 @@
 """Isochrone polygons drawn from the reached road network (not circles).
 
-(Named ``isochrone_polygons`` so that the flat API can export the function
-:func:`accessmap.traveltime.engines.isochrones` as ``accessmap.isochrones`` without a submodule of the
-same name shadowing it.)
+(Named ``polygons`` so that :func:`accessmap.traveltime.engines.isochrones` is not shadowed
+by a submodule of the same name.)
 
 Given, for one facility, the travel time ``d[v]`` from every reached node ``v`` *to* the
 facility (a search on the reversed graph, patient -> practice), the area from which the
