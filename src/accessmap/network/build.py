@@ -243,7 +243,7 @@ def load_travelmapping(
     regions: Collection[str] | None = None,
     clip: Any = None,
     margin_m: float = DEFAULT_MARGIN_M,
-    model: TravelMappingSpeedModel = DEFAULT_MODEL,
+    model: TravelMappingSpeedModel | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
 ) -> RoadNetwork:
@@ -254,6 +254,7 @@ def load_travelmapping(
     and margin, and every speed-model parameter. ``meta["cache"]`` is ``"hit"``, ``"miss"`` or
     ``"off"``.
     """
+    model = model or DEFAULT_MODEL
     p = Path(path)
     if not p.exists():
         raise DataNotFoundError(f"Travel Mapping data {p} not found; check the path")

@@ -1,0 +1,215 @@
+"""The main job composed of its stages (``accessmap score``), and per-région runs.
+
+:func:`run_score` chains: load an :class:`~accessmap.area.Area`, build the engine
+(:func:`accessmap.traveltime.make_engine`), then the stages :func:`~.times.times_stage`,
+:func:`~.catchments.catchments_stage`, :func:`~.zones.zones_stage`,
+:func:`~.sites.siting_stage`, :func:`~.isochrones.isochrones_stage`, and assembles the
+layers, tables, summary and metadata of a :class:`~.params.ScoreResult`.
+
+May import: every stage of :mod:`accessmap.pipeline`, :mod:`accessmap.area`,
+:mod:`accessmap.parallel`, :mod:`accessmap.geography`, :mod:`accessmap.traveltime`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+
+from accessmap.area import Area, load_area
+from accessmap.config import WORKING_CRS
+from accessmap.geography import resolve_region
+from accessmap.parallel import _session, dask_client
+from accessmap.pipeline.catchments import catchments_stage
+from accessmap.pipeline.isochrones import isochrones_stage
+from accessmap.pipeline.params import Progress, ScoreParams, ScoreResult
+from accessmap.pipeline.sites import siting_stage
+from accessmap.pipeline.summary import _metadata, run_summary, sensitivity_table
+from accessmap.pipeline.times import times_stage
+from accessmap.pipeline.zones import zones_stage
+from accessmap.traveltime import make_engine
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run_regions", "run_score"]
+
+
+def run_score(
+    params: ScoreParams | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    area: Area | None = None,
+    progress: Progress | None = None,
+    scheduler: Any = None,
+) -> ScoreResult:
+    """Run the whole pipeline and return every layer and table.
+
+    Parameters
+    ----------
+    params : ScoreParams, optional
+        Run parameters (defaults: Occitanie, BPE 2019 GPs, 15 min, EPCI, top 28, K = 10).
+    data_dir : path, optional
+        Data directory (:func:`accessmap.data.registry.resolve_data_dir`).
+    area : Area, optional
+        A pre-loaded area (skips loading; useful in notebooks).
+    progress : callable, optional
+        ``progress(stage, done, total)`` after each stage.
+    scheduler : str or dask.distributed.Client, optional
+        Send the heavy parallel parts to a Dask cluster (:mod:`accessmap.parallel`):
+        the road engine's bounded searches (catchment table of the 2SFCA family, siting
+        coverage table, road isochrones) run there in blocks of sources, each worker
+        reading the compiled graph from the network cache (same path on every worker). An
+        address is connected once for the run and closed at the end; a ``Client`` is left
+        open. The results are identical to the in-process run. ``None`` (default): all in
+        this process. ``summary["scheduler"]`` and ``summary["dask_workers"]`` record it.
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    ConfigError
+        The scheduler cannot be reached (or Dask is not installed).
+
+    Examples
+    --------
+    >>> from accessmap import run_score, ScoreParams
+    >>> result = run_score(ScoreParams(k=5))  # doctest: +SKIP
+    >>> result.summary["share_beyond_target"]  # doctest: +SKIP
+    """
+
+    params = params or ScoreParams()
+    params.validate()
+    with dask_client(scheduler) as client:
+        return _run_score(params, data_dir=data_dir, area=area, progress=progress, client=client)
+
+
+def _run_score(
+    params: ScoreParams,
+    *,
+    data_dir: str | Path | None,
+    area: Area | None,
+    progress: Progress | None,
+    client: Any,
+) -> ScoreResult:
+    if params.threshold_min not in params.bands_min:  # the target always gets its flag
+        params = replace(params, bands_min=tuple(sorted({*params.bands_min, params.threshold_min})))
+    t0 = time.perf_counter()
+    stages = ["load", "times", "catchments", "zones", "siting", "isochrones"]
+    step = 0
+
+    def tick(label: str) -> None:
+        nonlocal step
+        step += 1
+        log.info("%s done (%.1f s)", label, time.perf_counter() - t0)
+        if progress is not None:
+            progress(label, step, len(stages))
+
+    if area is None:
+        area = load_area(params.region, data_dir=data_dir, supply_source=params.supply,
+                         grid=params.grid, supply_kinds=params.supply_kinds)  # fmt: skip
+    tick("load")
+    engine = make_engine(params.engine, roads=params.roads, profile=params.profile,
+                         client=client)  # fmt: skip
+    times = times_stage(params, area, engine)
+    tick("times")
+    catch = catchments_stage(params, times, engine)
+    tick("catchments")
+    zones = zones_stage(params, area, times.com)
+    tick("zones")
+    sited = siting_stage(params, area, engine, times.com, times.origins, catch.demand)
+    tick("siting")
+    iso = isochrones_stage(engine, times.gp, sited.sites, params)
+    tick("isochrones")
+    summary = run_summary(params, area, engine, times, catch.age_share, zones, sited, client,
+                          time.perf_counter() - t0)  # fmt: skip
+    com, cells = times.com, times.cells
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "communes": gpd.GeoDataFrame(
+            com.reset_index(drop=True), geometry="geometry", crs=WORKING_CRS
+        ),
+        "epci_scores": zones.epci_scores.reset_index(drop=True),
+        "sites": sited.sites,
+        "isochrones": iso,
+    }
+    if cells is not None:
+        layers["cells"] = gpd.GeoDataFrame(cells.reset_index(drop=True), geometry="geometry",
+                                           crs=WORKING_CRS)  # fmt: skip
+    if zones.extra_zones is not None:
+        layers["zones"] = zones.extra_zones
+    tables = {
+        "departements": zones.departements,
+        "region": zones.region,
+        "siting_curve": sited.curve,
+        "agreement": zones.agreement_table,
+        "what_if": sited.what_if,
+        "sensitivity": sensitivity_table(
+            com["time_gp_min"], com["pop"].astype(float), params.threshold_min
+        ),
+    }
+    metadata = _metadata(params, area, engine, summary)
+    return ScoreResult(layers=layers, tables=tables, summary=summary, metadata=metadata)
+
+
+def _run_region_task(
+    code: str, params: ScoreParams | None, data_dir: str | None, func: Callable[..., Any] | None
+) -> Any:
+    if func is not None:
+        return func(code)
+    import dataclasses
+
+    p = dataclasses.replace(params or ScoreParams(), region=code)
+    return run_score(data_dir=data_dir, params=p)
+
+
+def run_regions(
+    regions: Sequence[str],
+    client: Client | str | None = None,
+    *,
+    params: ScoreParams | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    func: Callable[[str], Any] | None = None,
+) -> dict[str, ScoreResult | Any]:
+    """Run the scoring pipeline once per région (or département), each run a task.
+
+    Parameters
+    ----------
+    regions : sequence of str
+        Codes accepted by :func:`accessmap.loaders.france.resolve_region` (``"76"``, ``"11"``...).
+    client : distributed.Client or str, optional
+        Dask client or address; ``None`` runs them one after the other in this process.
+    params : ScoreParams, optional
+        Parameters shared by every run; ``region`` is replaced by each code.
+    data_dir : path, optional
+        Data directory, which must be readable at the same path on every worker.
+    func : callable, optional
+        Run ``func(code)`` instead of :func:`accessmap.pipeline.run_score` (e.g. a
+        lighter crow-fly summary); must be importable on the workers.
+
+    Returns
+    -------
+    dict of str to ScoreResult
+        In the order of ``regions``.
+    """
+
+    codes = list(regions)
+    for c in codes:
+        resolve_region(c)  # fail early on an unknown code
+    dd = None if data_dir is None else str(Path(data_dir).resolve())
+    if client is None:
+        return {c: _run_region_task(c, params, dd, func) for c in codes}
+    with _session(client) as cl:
+        assert cl is not None
+        futures = [cl.submit(_run_region_task, c, params, dd, func, pure=False) for c in codes]
+        results = cl.gather(futures)
+    return dict(zip(codes, results, strict=True))

@@ -1,0 +1,132 @@
+"""Stage 3, zones: EPCI (and user zones) scored and ranked, agreement with an official list,
+the département and study-area summaries.
+
+May import: :mod:`accessmap.measures`, :mod:`accessmap.scoring`, :mod:`accessmap.loaders`,
+:mod:`accessmap.data`, :mod:`accessmap.pipeline`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from accessmap import measures, scoring
+from accessmap.area import Area
+from accessmap.config import WORKING_CRS
+from accessmap.data import validate
+from accessmap.errors import UnknownCodeError
+from accessmap.loaders.admin import load_priority_zones
+from accessmap.pipeline.params import ScoreParams
+
+__all__ = ["ZonesStage", "read_zone_layer", "zones_stage"]
+
+
+@dataclass
+class ZonesStage:
+    """Output of :func:`zones_stage`: the ranked EPCI, the agreement with an official list
+    (empty without ``--priority``), the département and area summaries, user zones."""
+
+    epci_scores: gpd.GeoDataFrame
+    agreement_table: pd.DataFrame
+    agreement_summary: str
+    departements: pd.DataFrame
+    region: pd.DataFrame
+    extra_zones: gpd.GeoDataFrame | None
+
+
+def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> ZonesStage:
+    """Score the EPCI of ``area`` from the commune measures ``com``."""
+    # --- zones ---------------------------------------------------------------------------
+    com_table = pd.DataFrame(com.drop(columns="geometry"))
+    epci_scores = scoring.score_zones(
+        com_table, zone_col="epci_siren", threshold_min=params.threshold_min
+    )
+    epci_geo = area.epci[["epci_siren", "epci_nom", "geometry"]]
+    epci_scores = gpd.GeoDataFrame(
+        epci_geo.merge(epci_scores, on="epci_siren", how="right"),
+        geometry="geometry",
+        crs=WORKING_CRS,
+    ).sort_values("need_rank")
+    official: list[str] = []
+    agreement_table = pd.DataFrame()
+    agreement_summary = ""
+    if params.priority is not None:
+        official = list(load_priority_zones(params.priority)["epci_siren"].astype(str))
+        unknown = sorted(set(official) - set(epci_scores["epci_siren"]))
+        if unknown:
+            raise UnknownCodeError(
+                f"{params.priority}: column epci_siren: {len(unknown)} code(s) are not EPCI "
+                f"of {area.name}, e.g. {unknown[0]!r}; check the list or the --region option"
+            )
+        agr = scoring.agreement(epci_scores, official, top_n=params.top_n)
+        agreement_summary = agr.summary()
+        in_top = epci_scores["need_rank"] <= params.top_n
+        is_off = epci_scores["epci_siren"].isin(official)
+        agreement_table = pd.DataFrame(epci_scores[in_top | is_off].drop(columns="geometry"))
+        agreement_table.insert(
+            0,
+            "status",
+            np.where(
+                agreement_table["epci_siren"].isin(official),
+                np.where(agreement_table["need_rank"] <= params.top_n, "hit", "missed"),
+                "ours only",
+            ),
+        )
+    epci_scores["official_priority"] = epci_scores["epci_siren"].isin(official)
+
+    by_dep_all = measures.summarise_access(
+        com_table, by="dep", thresholds=params.bands_min, total_label="all"
+    )
+    is_total = by_dep_all["dep"] == "all"
+    by_dep = by_dep_all[~is_total].reset_index(drop=True)
+    dep_names = com_table.groupby("dep")["dep_nom"].first()
+    by_dep.insert(1, "dep_nom", by_dep["dep"].map(dep_names))
+    region_row = by_dep_all[is_total].rename(columns={"dep": "area"}).reset_index(drop=True)
+    region_row["area"] = area.name
+    extra_zones = None
+    if params.zones is not None:
+        extra_zones = _score_extra_zones(params, com, com_table)
+    return ZonesStage(epci_scores=epci_scores, agreement_table=agreement_table,
+                      agreement_summary=agreement_summary, departements=by_dep,
+                      region=region_row, extra_zones=extra_zones)  # fmt: skip
+
+
+def read_zone_layer(path: Path, *, id_col: str) -> gpd.GeoDataFrame:
+    """Read a user zone layer (polygons with a unique id column) in EPSG:2154.
+
+    Raises the typed errors of :mod:`accessmap.data.validate` (missing file or column, no CRS,
+    invalid geometry, duplicate ids, empty layer).
+    """
+
+    zones = validate.read_layer(path, columns=(id_col,))
+    where = f"{path}"
+    validate.require_crs(zones, where=where)
+    zones = validate.to_working_crs(zones, where=where)
+    zones[id_col] = zones[id_col].astype(str)
+    validate.require_unique(zones, id_col, where=where)
+    return validate.check_geometries(
+        zones, where=where, id_col=id_col, geom_types=("Polygon", "MultiPolygon")
+    )
+
+
+def _score_extra_zones(
+    params: ScoreParams, com: gpd.GeoDataFrame, com_table: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """Score a user zone layer: communes are assigned to the zone containing their origin."""
+
+    zones = read_zone_layer(Path(params.zones or ""), id_col=params.zones_id)
+    pts = gpd.GeoDataFrame(com_table[["insee"]], geometry=com.representative_point(),
+                           crs=WORKING_CRS)  # fmt: skip
+    joined = gpd.sjoin(pts, zones[[params.zones_id, "geometry"]], predicate="within")
+    zone_of = joined.groupby(level=0)[params.zones_id].first()
+    table = com_table.assign(zone_id=com_table.index.map(zone_of))
+    table = table[table["zone_id"].notna()]
+    scores = scoring.score_zones(table, zone_col="zone_id", threshold_min=params.threshold_min)
+    geo = zones[[params.zones_id, "geometry"]].rename(columns={params.zones_id: "zone_id"})
+    return gpd.GeoDataFrame(
+        geo.merge(scores, on="zone_id", how="right"), geometry="geometry", crs=WORKING_CRS
+    )
