@@ -675,7 +675,7 @@ class TestCache:
         # the node table path works too, and from_tables(cache_dir=) shares the cache
         assert load_network(nodes, cache_dir=tmp_path).meta["cache"] == "hit"
         assert RoadNetwork.from_tables(nodes, edges, cache_dir=tmp_path).meta["cache"] == "hit"
-        assert len(list(tmp_path.glob("*.npz"))) == 1
+        assert len(list(tmp_path.glob("*.graph"))) == 1
 
     def test_key_changes_with_profile_and_input(self, tmp_path: Path, data_dir: Path) -> None:
         import shutil
@@ -691,7 +691,7 @@ class TestCache:
             edges, cache_dir=tmp_path / "c", profile=get_profile("osrm-car").with_factor(0.9)
         )
         assert slower.meta["cache"] == "miss"
-        assert len(list((tmp_path / "c").glob("*.npz"))) == 3
+        assert len(list((tmp_path / "c").glob("*.graph"))) == 3
         # a copied (hence different path/mtime) input is a different key
         shutil.copy(nodes, tmp_path / nodes.name)
         shutil.copy(edges, tmp_path / edges.name)
@@ -718,7 +718,7 @@ class TestCache:
 
         _, edges = _pfe(data_dir, "auch")
         net = load_network(edges, cache_dir=tmp_path)
-        Path(net.meta["cache_file"]).write_bytes(b"not a zip")
+        (Path(net.meta["cache_file"]) / "meta.json").write_bytes(b"not json")
         again = load_network(edges, cache_dir=tmp_path)
         assert again.meta["cache"] == "miss"
         assert load_network(edges, cache_dir=tmp_path).meta["cache"] == "hit"

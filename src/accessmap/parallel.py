@@ -49,8 +49,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from accessmap.errors import BadValueError, ConfigError, OutputExistsError
+from accessmap.errors import BadValueError, ConfigError
 from accessmap.network.store import _GRAPHS_LOCK, _warm, graph_arrays, graph_coordinates
+from accessmap.outputs.atomic import atomic_file
 from accessmap.routing.kernels import (
     _as_csr,
     _as_sources,
@@ -178,17 +179,6 @@ def _session(client: Client | str | None) -> Iterator[Client | None]:
 # ------------------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
 def preload_graph(
     client: Client | str, network_path: str | os.PathLike[str], *, reverse: bool = False
 ) -> dict[str, int]:
@@ -209,10 +199,6 @@ def preload_graph(
         assert cl is not None
         out: dict[str, int] = cl.run(_warm, path, reverse)
     return out
-
-
-
-
 
 
 # ------------------------------------------------------------------------------------------
@@ -248,8 +234,6 @@ def _nearest_task(
 
     ip, ix, w = graph_arrays(network_path, reverse=reverse)
     return multi_source_dijkstra(ip, ix, w, sources, initial_cost, cutoff)
-
-
 
 
 # ------------------------------------------------------------------------------------------
@@ -480,18 +464,15 @@ def bounded_table_to_parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-
     dest = Path(out)
-    if dest.exists() and not overwrite:
-        raise OutputExistsError(f"{dest} exists: pass overwrite=True to replace it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
     schema = pa.schema(
         [("source_index", pa.int64()), ("node", pa.int64()), ("travel_time_min", pa.float64())]
     )
     n_rows = 0
     n_blocks = 0
-    try:
+    # The one atomic writer: refuses an existing ``dest`` unless overwrite, writes a
+    # temporary sibling, renames it at the end, cleans temporaries of killed earlier runs.
+    with atomic_file(dest, overwrite=overwrite) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
             for s, n, d in iter_bounded_blocks(
                 network_path,
@@ -507,10 +488,6 @@ def bounded_table_to_parquet(
                 writer.write_table(pa.Table.from_arrays([s, n, d], schema=schema))
                 n_rows += int(s.shape[0])
                 n_blocks += 1
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return ParquetSummary(path=dest, n_rows=n_rows, n_blocks=n_blocks)
 
 
@@ -519,19 +496,9 @@ def bounded_table_to_parquet(
 # ------------------------------------------------------------------------------------------
 
 
-
-
 # ------------------------------------------------------------------------------------------
 # Exact nearest pass split by region of one graph (threads)
 # ------------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
 
 
 _PARTS: dict[tuple[str, int, int, int], npt.NDArray[np.int32]] = {}
@@ -701,5 +668,3 @@ def distributed_nearest(
         futures = [cl.submit(_nearest_task, *args(k), pure=False) for k in keys]
         results = cl.gather(futures)
     return dict(zip(keys, results, strict=True))
-
-

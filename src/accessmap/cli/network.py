@@ -18,8 +18,6 @@ used, otherwise the crow-fly engine. Outputs are written by extension (``.gpkg``
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,10 +33,10 @@ from accessmap.errors import (
     ConfigError,
     DataNotFoundError,
     MissingColumnError,
-    OutputExistsError,
     UnreadableFileError,
 )
 from accessmap.network.build import load_network
+from accessmap.outputs.atomic import atomic_file
 from accessmap.traveltime.engines import CrowFlyEngine, NetworkEngine
 
 if TYPE_CHECKING:
@@ -204,23 +202,20 @@ def _engine(
 
 
 def write_output(df: pd.DataFrame, out: Path, *, overwrite: bool, layer: str) -> Path:
-    """Write a (Geo)DataFrame by extension, atomically; refuse to overwrite without the flag."""
-    import geopandas as gpd
+    """Write a (Geo)DataFrame by extension through the one atomic writer.
 
+    :func:`accessmap.outputs.atomic.atomic_file` refuses an existing ``out`` unless
+    ``overwrite``, writes a temporary sibling, renames it into place only when complete, and
+    cleans temporaries a killed earlier run left.
+    """
+    import geopandas as gpd
 
     name = out.name.lower()
     kind = next((k for k in (".gpkg", ".csv", ".parquet") if name.endswith(k)), None)
     if kind is None:
         raise ConfigError(f"output {out}: unknown extension; use .gpkg, .csv or .parquet")
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"output {out} exists; pass --overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=kind, dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_file(out, overwrite=overwrite) as tmp:
         if kind == ".gpkg":
-            tmp.unlink()  # let GDAL create a fresh GeoPackage
             if isinstance(df, gpd.GeoDataFrame):
                 df.to_file(tmp, layer=layer, driver="GPKG")
             else:
@@ -236,13 +231,6 @@ def write_output(df: pd.DataFrame, out: Path, *, overwrite: bool, layer: str) ->
             frame.to_csv(tmp, index=False)
         else:
             df.to_parquet(tmp, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return out
 
 

@@ -15,6 +15,7 @@ from accessmap.cli._common import STATE
 from accessmap.cli.app import app
 from accessmap.errors import ConfigError
 from accessmap.loaders.admin import load_priority_zones
+from accessmap.outputs.atomic import atomic_outputs
 from accessmap.outputs.geopackage import read_geopackage
 from accessmap.outputs.maps import interactive_map, save_map_png
 from accessmap.outputs.report import write_report
@@ -56,19 +57,19 @@ def map_command(
     if out is None:
         suffix = f"_dep{dep}" if dep else (f"_epci{epci}" if epci else "")
         out = gpkg.with_name(f"{gpkg.stem}_{indicator}{suffix}.png")
-    save_map_png(
-        layers,
-        out,
-        indicator=indicator,
-        dep=dep,
-        epci=epci,
-        metadata=meta,
-        dpi=dpi,
-        overwrite=overwrite,
+    targets = [out] if html is None else [out, html]
+    # The PNG and the HTML map are one unit (accessmap.outputs.atomic.atomic_outputs): both
+    # are written to temporaries first; a failure of either leaves the earlier pair intact.
+    (unit,) = atomic_outputs(
+        targets, overwrite=overwrite, suffixes=[".png", ".html"][: len(targets)]
     )
+    with unit as tmps:
+        save_map_png(layers, tmps[0], indicator=indicator, dep=dep, epci=epci,
+                     metadata=meta, dpi=dpi, overwrite=True)  # fmt: skip
+        if html is not None:
+            interactive_map(layers, tmps[1], metadata=meta, overwrite=True)
     _done(f"Wrote {out}")
     if html is not None:
-        interactive_map(layers, html, metadata=meta, overwrite=overwrite)
         _done(f"Wrote {html}")
 
 

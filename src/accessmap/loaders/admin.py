@@ -27,6 +27,7 @@ from accessmap.loaders.common import (
     filter_deps,
     norm_deps,
 )
+from accessmap.loaders.holes import absorptions_from_iris, fill_commune_holes
 from accessmap.network.formats import RoadFormat, detect_road_format
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ def load_communes(
         pop_65p`` (census RP 2021, summed from IRIS), ``share_65p`` (= pop_65p / RP 2021 total
         population; the bands, rounded per IRIS, sum to 22 fewer people than that total
         region-wide), ``area_km2`` (from the EPSG:2154 polygon), ``geometry``. Index: 0..n-1.
+        The holes left by the former communes of 2025-2026 communes nouvelles are filled
+        (:func:`accessmap.loaders.holes.fill_commune_holes`; listed in
+        ``attrs["filled_holes"]``, Llívia kept in ``attrs["holes_left"]``).
 
     Examples
     --------
@@ -130,7 +134,10 @@ def load_communes(
     out["area_km2"] = gdf.geometry.area.to_numpy() / 1e6
     import geopandas as gpd
 
-    return gpd.GeoDataFrame(out, geometry=gdf.geometry, crs=gdf.crs).reset_index(drop=True)
+    out = gpd.GeoDataFrame(out, geometry=gdf.geometry, crs=gdf.crs).reset_index(drop=True)
+    # the former communes of the communes nouvelles of 2025-2026 have no polygon in the
+    # source: their holes go to the commune that absorbed them (accessmap.loaders.holes)
+    return fill_commune_holes(out, absorptions_from_iris(data_dir))
 
 
 def load_commune_origins(

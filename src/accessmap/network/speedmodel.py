@@ -65,6 +65,7 @@ __all__ = [
     "TravelMappingSpeedModel",
     "access_minutes",
     "edge_times_min",
+    "model_from_network",
     "nearest_times",
     "node_density_per_km2",
     "od_times",
@@ -225,6 +226,46 @@ class TravelMappingSpeedModel:
 
 #: The default (fitted) model.
 DEFAULT_MODEL = TravelMappingSpeedModel()
+
+
+def model_from_network(network: Any) -> TravelMappingSpeedModel | None:
+    """The speed model a Travel Mapping network was timed with, or ``None`` for other networks.
+
+    Read from ``network.meta``: ``format == "travelmapping"`` and the ``speed_model`` dict the
+    builder stores (:meth:`TravelMappingEdges.to_network
+    <accessmap.network.travelmapping.TravelMappingEdges.to_network>`; it survives the network
+    cache). The road engine takes its access-leg speed, detour and maximum snap distance from
+    it (:class:`accessmap.traveltime.network.NetworkEngine`).
+
+    Raises
+    ------
+    BadValueError
+        The stored model has an unknown or invalid parameter (a cache file written by another
+        version: delete it and rebuild).
+
+    Examples
+    --------
+    >>> net = RoadNetwork.from_arrays([0], [1], [1.0], [0.0, 1.0], [0.0, 0.0], [1, 2],
+    ...                               meta={"format": "travelmapping",
+    ...                                     "speed_model": DEFAULT_MODEL.to_dict()})
+    >>> model_from_network(net) == DEFAULT_MODEL
+    True
+    """
+    meta = getattr(network, "meta", None) or {}
+    if meta.get("format") != "travelmapping":
+        return None
+    stored = meta.get("speed_model")
+    if not isinstance(stored, dict):
+        return DEFAULT_MODEL
+    known = {f.name for f in fields(TravelMappingSpeedModel)}
+    unknown = sorted(set(stored) - known)
+    if unknown:
+        raise BadValueError(
+            f"the network's stored speed model has unknown parameters {unknown}; the cache file "
+            f"{meta.get('cache_file', '')!s} was written by another accessmap version: delete it "
+            "and rebuild the network"
+        )
+    return TravelMappingSpeedModel(**stored)
 
 
 # ------------------------------------------------------------------------------ edge times

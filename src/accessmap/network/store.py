@@ -1,17 +1,22 @@
-"""Compiled graphs on disk, shared by processes: memory-mapped CSR arrays with a per-process cache.
+"""Compiled graphs on disk, shared by processes: a folder of ``.npy`` files opened with mmap.
 
-A compiled graph is the uncompressed ``.npz`` that :meth:`accessmap.network.graph.RoadNetwork.save`
-writes (normally in the network cache of :func:`accessmap.network.graph.load_network`). Its
-``.npy`` members are stored uncompressed, so they are memory-mapped in place
-(:func:`graph_arrays`; the operating system shares the pages between the processes of one
-machine) and cached once per process keyed by (path, size, modification time). Dask workers
-(:mod:`accessmap.parallel`) read graphs this way instead of receiving them with each task.
+The network cache of :func:`accessmap.network.build.load_network` stores each compiled graph
+as a **store folder** (:func:`write_store`): one ``.npy`` file per array (``indptr``,
+``indices``, ``travel_time_min``, ``length_m``, ``x``, ``y``, ``node_ids``) and ``meta.json``.
+:func:`read_store` and :func:`graph_arrays` open the arrays with
+``np.load(..., mmap_mode="c")``: no copy, the operating system shares the pages between the
+processes of one machine, and a per-process cache keyed by (path, size, modification time)
+reads each graph once. Dask workers (:mod:`accessmap.parallel`) read graphs this way instead
+of receiving them with each task. A ``.npz`` written by
+:meth:`accessmap.network.graph.RoadNetwork.save` is accepted too (read whole).
 
 May import: :mod:`accessmap.errors`, :mod:`accessmap.network.graph`, :mod:`accessmap.routing`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import threading
@@ -24,6 +29,7 @@ import numpy.typing as npt
 
 from accessmap.errors import UnreadableFileError
 from accessmap.network.graph import RoadNetwork, default_cache_dir
+from accessmap.outputs.atomic import atomic_outputs
 from accessmap.routing.kernels import reverse_csr, warmup
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,8 @@ __all__ = [
     "graph_arrays",
     "graph_cache_info",
     "graph_coordinates",
+    "read_store",
+    "write_store",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -57,52 +65,77 @@ _LOADS = [0]
 _CSR_FIELDS = ("indptr", "indices", "travel_time_min")
 
 
-def _mmap_npz(path: Path, fields: Sequence[str] = _CSR_FIELDS) -> dict[str, np.ndarray]:
-    """Memory-map the CSR members of an uncompressed ``.npz`` (copy-on-write, zero copy).
+#: Format tag of a store folder (``meta.json``).
+STORE_FORMAT = "accessmap-roadnetwork-store-1"
+_ALL_FIELDS = ("indptr", "indices", "travel_time_min", "length_m", "x", "y", "node_ids")
 
-    ``np.load(..., mmap_mode="r")`` does not map ``.npz`` members, so each stored ``.npy``
-    member is located in the zip (local header + name + extra field) and mapped with
-    ``np.memmap``. Compressed members fall back to a normal read.
+
+def write_store(network: RoadNetwork, folder: str | os.PathLike[str]) -> Path:
+    """Write ``network`` as a store folder: one ``.npy`` per array plus ``meta.json``.
+
+    The folder is written through a temporary sibling and renamed into place
+    (:func:`accessmap.outputs.atomic.atomic_outputs`), so a reader never sees half of it.
+    Arrays are plain ``.npy`` files, so :func:`read_store` and the worker processes map them
+    with ``np.load(..., mmap_mode="c")``: no copy, pages shared between processes.
     """
-    out: dict[str, np.ndarray] = {}
-    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
-        names = {i.filename: i for i in zf.infolist()}
-        for name in fields:
-            info = names.get(name + ".npy")
-            if info is None:
-                raise UnreadableFileError(
-                    f"{path}: member {name!r} missing; not an accessmap road-network file "
-                    "(write it with RoadNetwork.save or load_network)"
-                )
-            if info.compress_type != zipfile.ZIP_STORED:
-                with zf.open(info) as member:
-                    out[name] = np.lib.format.read_array(member, allow_pickle=False)
-                continue
-            fh.seek(info.header_offset)
-            local = fh.read(30)
-            if local[:4] != b"PK\x03\x04":
-                raise UnreadableFileError(f"{path}: corrupt zip header for {name!r}")
-            n_name = int.from_bytes(local[26:28], "little")
-            n_extra = int.from_bytes(local[28:30], "little")
-            fh.seek(info.header_offset + 30 + n_name + n_extra)
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-            offset = fh.tell()
-            if int(np.prod(shape)) == 0:
-                out[name] = np.zeros(shape, dtype=dtype)
-            else:
-                out[name] = np.memmap(
-                    path,
-                    dtype=dtype,
-                    mode="c",  # copy-on-write: writeable for numba, pages still shared
-                    offset=offset,
-                    shape=shape,
-                    order="F" if fortran else "C",
-                )
-    return out
+    target = Path(folder)
+    (unit,) = atomic_outputs([target], overwrite=True, directories=[True])
+    with unit as (tmp,):
+        for name in _ALL_FIELDS:
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(network, name)))
+        (tmp / "meta.json").write_text(
+            json.dumps({"format": STORE_FORMAT, "meta": network.meta}, default=str),
+            encoding="utf-8",
+        )
+    return target
+
+
+def _open(folder: Path, name: str) -> np.ndarray:
+    try:
+        return np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UnreadableFileError(
+            f"{folder}: array {name!r} is missing or unreadable ({exc}); delete the folder "
+            "and rebuild it with accessmap.network.build.load_network"
+        ) from exc
+
+
+def read_store(folder: str | os.PathLike[str]) -> RoadNetwork:
+    """Open a store folder written by :func:`write_store`, arrays memory-mapped (copy-on-write).
+
+    Raises
+    ------
+    UnreadableFileError
+        Not a store folder (no ``meta.json`` or another format), or an array is unreadable.
+    """
+    d = Path(folder)
+    try:
+        head = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UnreadableFileError(
+            f"{d} is not an accessmap road-network store ({exc}); rebuild it with "
+            "accessmap.network.build.load_network"
+        ) from exc
+    if head.get("format") != STORE_FORMAT:
+        raise UnreadableFileError(
+            f"{d}: unknown store format {head.get('format')!r}; rebuild it with load_network"
+        )
+    arrays = {name: _open(d, name) for name in _ALL_FIELDS}
+    return RoadNetwork(meta=dict(head.get("meta", {})), **arrays)
+
+
+def _csr_of(p: Path, fields: Sequence[str]) -> dict[str, np.ndarray]:
+    """Arrays of a store folder (memory-mapped) or of a ``.npz`` file (read whole)."""
+    if p.is_dir():
+        return {name: _open(p, name) for name in fields}
+    with np.load(p, allow_pickle=False) as data:
+        missing = [f for f in fields if f not in data.files]
+        if missing:
+            raise UnreadableFileError(
+                f"{p}: member {missing[0]!r} missing; not an accessmap road-network file "
+                "(write it with RoadNetwork.save or load_network)"
+            )
+        return {name: data[name] for name in fields}
 
 
 def graph_arrays(network_path: str | os.PathLike[str], *, reverse: bool = False) -> CSR:
@@ -145,7 +178,7 @@ def graph_arrays(network_path: str | os.PathLike[str], *, reverse: bool = False)
         csr: CSR = reverse_csr(*fwd)
     else:
         try:
-            arrays = _mmap_npz(p)
+            arrays = _csr_of(p, _CSR_FIELDS)
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
             raise UnreadableFileError(
                 f"{p}: cannot read compiled road network ({type(exc).__name__}: {exc}); "
@@ -171,7 +204,7 @@ def graph_coordinates(
     """
     p = Path(network_path).resolve()
     try:
-        arrays = _mmap_npz(p, ("x", "y"))
+        arrays = _csr_of(p, ("x", "y"))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise UnreadableFileError(
             f"{p}: cannot read compiled road network ({type(exc).__name__}: {exc}); "
@@ -201,19 +234,16 @@ def ensure_network_file(
     -------
     Path
     """
-    import hashlib
-
-
     cached = network.meta.get("cache_file")
-    if cached and Path(cached).is_file():
+    if cached and Path(cached).exists():
         return Path(cached)
     h = hashlib.sha256()
     for arr in (network.indptr, network.indices, network.travel_time_min):
         h.update(np.ascontiguousarray(arr).tobytes())
     d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = d / f"adhoc-{network.n_nodes}-{h.hexdigest()[:20]}.npz"
-    if not target.is_file():
-        network.save(target)
+    target = d / f"adhoc-{network.n_nodes}-{h.hexdigest()[:20]}.graph"
+    if not target.is_dir():
+        write_store(network, target)
     return target
 
 

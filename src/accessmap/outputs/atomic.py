@@ -86,7 +86,7 @@ def check_target(path: Path, overwrite: bool, *, suffix: str | None = None,
         raise ConfigError(f"{path} is a file: give a directory for the CSV tables")
     if path.exists() and not overwrite:
         raise OutputExistsError(
-            f"{path} already exists: pass --overwrite (overwrite=True) to replace it, "
+            f"{path} already exists; pass --overwrite (overwrite=True) to replace it, "
             "or choose another output path"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +167,7 @@ class _Unit:
         for t in self.targets:
             if t.exists() and not self.overwrite:  # appeared meanwhile: never clobber
                 raise OutputExistsError(
-                    f"{t} already exists: pass --overwrite (overwrite=True) to replace it"
+                    f"{t} already exists; pass --overwrite (overwrite=True) to replace it"
                 )
         if self.mode is not None:
             umask = os.umask(0)
