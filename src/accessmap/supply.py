@@ -10,8 +10,11 @@ report pick it up from here.
 
 Built-in kinds and sources (``SOURCES.md`` of the data directory):
 
-* ``gp``: general practitioners, BPE 2019 D201 head counts per commune (Occitanie:
-  ``supply_gp_counts_commune_bpe2019.csv``; elsewhere the national BPE rows);
+* ``gp``: general practitioners, by default BPE 2021 D265 head counts per commune (INSEE
+  *Statistiques locales* export, mapped to COG 2026; ``gp_source="bpe2019"``: BPE 2019 D201,
+  Occitanie ``supply_gp_counts_commune_bpe2019.csv`` and the national BPE rows elsewhere),
+  plus the "Ma Santé, Ma Région" centres as salaried GPs (:data:`CENTRE_DOCTORS` each), and
+  optionally scaled to the BPE 2024 département totals (:func:`scale_to_bpe2024`);
 * ``emergency``: emergency services, BPE 2019 D106;
 * ``hospital``: FINESS 2020 hospital-type establishments (Occitanie only: no national
   FINESS file in the data directory, so the kind is empty elsewhere);
@@ -25,6 +28,7 @@ May import: :mod:`accessmap.config`, :mod:`accessmap.errors`, :mod:`accessmap.ge
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +37,17 @@ import geopandas as gpd
 import pandas as pd
 
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
+from accessmap.data.registry import dataset_path
 from accessmap.errors import ConfigError
 from accessmap.loaders import france, statlocales
 from accessmap.loaders import supply as occ
+from accessmap.loaders.common import dep_of
 
 __all__ = [
+    "CENTRE_DOCTORS",
+    "DEFAULT_GP_SOURCE",
     "DEFAULT_KINDS",
+    "GP_SOURCES",
     "SUPPLY_KINDS",
     "SupplyContext",
     "SupplyKind",
@@ -46,6 +55,7 @@ __all__ = [
     "get_kind",
     "register",
     "resolve_kinds",
+    "scale_to_bpe2024",
     "statlocales_source",
 ]
 
@@ -65,17 +75,44 @@ class SupplyContext:
     occitanie : bool
         The area is read from the Occitanie bundle (regional files).
     gp_source : str
-        GP source option (``ScoreParams.supply``).
+        GP source option (``ScoreParams.supply``): ``"bpe2021"`` (default), ``"bpe2019"``
+        or a BPE file path.
     crs : str
         CRS of the layers.
+    context : GeoDataFrame, optional
+        Routing origins of the communes around the area (border buffer, indexed by
+        ``insee``): their facilities are loaded too, so people near the border reach them.
+    centre_doctors : float
+        Salaried GPs counted per "Ma Santé, Ma Région" centre (0: the centres are left out).
+    scale_bpe2024 : bool
+        Scale commune GP counts so each département's total equals its BPE 2024 count
+        (``supply_gp_counts_departement_bpe2024.csv``, Occitanie départements only).
     """
 
     deps: tuple[str, ...]
     data_dir: str | Path | None
     origins: gpd.GeoDataFrame
     occitanie: bool
-    gp_source: str = "bpe2019"
+    gp_source: str = "bpe2021"
     crs: str = WORKING_CRS
+    context: gpd.GeoDataFrame | None = None
+    centre_doctors: float = 0.0
+    scale_bpe2024: bool = False
+
+    def all_origins(self) -> gpd.GeoDataFrame:
+        """Origins of the area and of its border context (:attr:`context`), by ``insee``."""
+        if self.context is None or not len(self.context):
+            return self.origins
+        ctx = self.context[~self.context.index.isin(self.origins.index)]
+        parts = [g[["geometry"]].assign(insee=g.index.astype(str)) for g in (self.origins, ctx)]
+        both = pd.concat(parts)[["insee", "geometry"]]
+        return gpd.GeoDataFrame(both, geometry="geometry", crs=self.origins.crs)
+
+    def context_deps(self) -> list[str]:
+        """Départements of the border context communes."""
+        if self.context is None or not len(self.context):
+            return []
+        return sorted(set(dep_of(pd.Series(self.context.index, dtype="str"))))
 
 
 Loader = Callable[[SupplyContext], gpd.GeoDataFrame]
@@ -117,32 +154,154 @@ def empty_points(crs: str = WORKING_CRS) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"insee": pd.Series(dtype=str)}, geometry=[], crs=crs)
 
 
+#: GP sources of :attr:`SupplyContext.gp_source` read from the national files (any area).
+GP_SOURCES: tuple[str, ...] = ("bpe2021", "bpe2019")
+
+#: Default GP source: BPE 2021 D265 head counts (INSEE Statistiques locales export), the
+#: year that agrees best with the DREES APL outside Occitanie (``docs/validation.md``).
+DEFAULT_GP_SOURCE = "bpe2021"
+
+#: Salaried GPs per "Ma Santé, Ma Région" centre: 44 GPs in the 11 centres of the first year
+#: (Région Occitanie, first-year figures quoted in the project brief). An ASSUMPTION for every
+#: centre of the partial list whose source gives no number (Mazamet: "2 salaried GPs in Feb
+#: 2023", ``SOURCES.md`` section 6, counts 2); antennas get none (their doctors are the
+#: parent centre's). The same rule as :func:`accessmap.siting.inputs.existing_centre_doctors`.
+CENTRE_DOCTORS = 4.0
+
+
 def _in_area(gdf: gpd.GeoDataFrame, ctx: SupplyContext) -> gpd.GeoDataFrame:
-    return gdf[gdf["insee"].isin(ctx.origins.index)]
+    return gdf[gdf["insee"].isin(ctx.all_origins().index)]
+
+
+def _mark(gdf: gpd.GeoDataFrame, ctx: SupplyContext) -> gpd.GeoDataFrame:
+    """Add ``in_area`` (facility in a commune of the area, not of the border context)."""
+    out = gdf.copy()
+    out["in_area"] = out["insee"].isin(ctx.origins.index).to_numpy()
+    return out
+
+
+def _concat(parts: list[gpd.GeoDataFrame], crs: str) -> gpd.GeoDataFrame:
+    parts = [p.to_crs(crs) if p.crs is not None and str(p.crs) != crs else p for p in parts]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_points(crs)
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def _gp_bpe2021(ctx: SupplyContext) -> gpd.GeoDataFrame:
+    out = statlocales_source("D265", id_prefix="bpe2021-D265-")(ctx)
+    out.insert(2, "kind", "gp")
+    return out
+
+
+def _gp_bpe2019(ctx: SupplyContext) -> gpd.GeoDataFrame:
+    parts: list[gpd.GeoDataFrame] = []
+    if ctx.occitanie:
+        gp = occ.load_gp_supply(ctx.data_dir, source="bpe2019")
+        parts.append(gp[gp["insee"].isin(ctx.origins.index)])
+        others = ctx.context_deps()
+        origins = ctx.context
+    else:
+        others = sorted(set(ctx.deps) | set(ctx.context_deps()))
+        origins = ctx.all_origins()
+    if others and origins is not None and len(origins):
+        fr = france.load_france_gp_supply(others, data_dir=ctx.data_dir, origins=origins,
+                                          crs=ctx.crs)  # fmt: skip
+        parts.append(fr[fr["insee"].isin(origins.index)])
+    return _concat(parts, ctx.crs)
+
+
+def _centres(ctx: SupplyContext) -> gpd.GeoDataFrame:
+    """The "Ma Santé, Ma Région" centres of the area as salaried GP supply."""
+    sites = occ.load_health_centres(ctx.data_dir)
+    kind = sites["site_kind"].astype(str).str.strip().str.lower()
+    sites = sites[~kind.str.startswith("antenna") & sites["insee"].isin(ctx.all_origins().index)]
+    # the number of salaried GPs when the source gives it ("2 salaried GPs"), else the default
+    given = sites["status"].astype(str).str.extract(r"(\d+)\s+salaried\s+(?:GP|doctor)",
+                                                    flags=re.IGNORECASE)[0]  # fmt: skip
+    doctors = pd.to_numeric(given, errors="coerce").fillna(float(ctx.centre_doctors))
+    out = gpd.GeoDataFrame(
+        {"supply_id": "msmr-centre-" + sites["insee"].to_numpy(),
+         "insee": sites["insee"].to_numpy(), "kind": "centre",
+         "count": doctors.to_numpy(dtype="float64")},
+        geometry=sites.geometry.to_numpy(), crs=sites.crs,
+    )  # fmt: skip
+    return out.to_crs(ctx.crs)
+
+
+def scale_to_bpe2024(gp: gpd.GeoDataFrame, data_dir: str | Path | None) -> gpd.GeoDataFrame:
+    """Scale GP head counts so each département's total equals its BPE 2024 count.
+
+    ``supply_gp_counts_departement_bpe2024.csv`` (``SOURCES.md`` section 9: INSEE
+    Statistiques locales, BPE 2024 D265, the 13 Occitanie départements): commune counts of
+    the liberal GPs (``kind == "gp"``) of a listed département are multiplied by
+    ``gp_bpe2024 / sum(count)``; other départements and the salaried centres are unchanged.
+    The commune pattern of the older year is kept (an ASSUMPTION: the decline is spread
+    evenly over a département's communes). ``count`` becomes a float.
+    """
+    p = dataset_path("supply_gp_dep_bpe2024", data_dir)
+    dep24 = pd.read_csv(p, dtype={"dep": str}).set_index("dep")["gp_bpe2024"].astype(float)
+    out = gp.copy()
+    out["count"] = out["count"].astype("float64")
+    dep = dep_of(out["insee"])
+    liberal = out["kind"].eq("gp") if "kind" in out.columns else pd.Series(True, out.index)
+    totals = out["count"].where(liberal, 0.0).groupby(dep).sum()
+    factor = (dep24 / totals.reindex(dep24.index)).dropna()
+    f = dep.map(factor).where(liberal).fillna(1.0)
+    out["count"] = out["count"] * f.to_numpy()
+    out.attrs["bpe2024_factors"] = {str(k): float(v) for k, v in factor.items()}
+    return out
 
 
 def _load_gp(ctx: SupplyContext) -> gpd.GeoDataFrame:
-    if ctx.occitanie:
-        gp = occ.load_gp_supply(ctx.data_dir, source=ctx.gp_source)  # type: ignore[arg-type]
-        return _in_area(gp, ctx)
-    return france.load_france_gp_supply(
-        list(ctx.deps), data_dir=ctx.data_dir, origins=ctx.origins, crs=ctx.crs
-    )
+    src = ctx.gp_source
+    if src == "bpe2021":
+        gp = _gp_bpe2021(ctx)
+    elif src == "bpe2019":
+        gp = _gp_bpe2019(ctx)
+    elif ctx.occitanie:
+        gp = _in_area(occ.load_gp_supply(ctx.data_dir, source=src), ctx)  # type: ignore[arg-type]
+    else:
+        raise ConfigError(
+            f"GP supply {src!r} is read for Occitanie only; use --supply "
+            f"{' or '.join(GP_SOURCES)} for {', '.join(ctx.deps[:3])}..."
+        )
+    if "kind" not in gp.columns:
+        gp = gp.assign(kind="gp")
+    factors: dict[str, float] = {}
+    if ctx.scale_bpe2024:
+        gp = scale_to_bpe2024(gp, ctx.data_dir)
+        factors = gp.attrs.get("bpe2024_factors", {})
+    if ctx.centre_doctors > 0 and (set(ctx.deps) | set(ctx.context_deps())) & set(OCCITANIE_DEPS):
+        gp = _concat([gp, _centres(ctx)], ctx.crs)
+    out = _mark(gp[["supply_id", "insee", "kind", "count", "geometry"]], ctx)
+    out.attrs["gp_source"] = src
+    out.attrs["bpe2024_factors"] = factors
+    return out
 
 
 def _load_emergency(ctx: SupplyContext) -> gpd.GeoDataFrame:
+    parts: list[gpd.GeoDataFrame] = []
     if ctx.occitanie:
-        return _in_area(occ.load_emergency(ctx.data_dir), ctx)
-    return france.load_france_emergency(
-        list(ctx.deps), data_dir=ctx.data_dir, origins=ctx.origins, crs=ctx.crs
-    )
+        parts.append(occ.load_emergency(ctx.data_dir))
+        parts[0] = parts[0][parts[0]["insee"].isin(ctx.origins.index)]
+        others, origins = ctx.context_deps(), ctx.context
+    else:
+        others = sorted(set(ctx.deps) | set(ctx.context_deps()))
+        origins = ctx.all_origins()
+    if others and origins is not None and len(origins):
+        fr = france.load_france_emergency(others, data_dir=ctx.data_dir, origins=origins,
+                                          crs=ctx.crs)  # fmt: skip
+        parts.append(fr[fr["insee"].isin(origins.index)])
+    return _mark(_concat(parts, ctx.crs), ctx)
 
 
 def _load_hospitals(ctx: SupplyContext) -> gpd.GeoDataFrame:
-    if set(ctx.deps) & set(OCCITANIE_DEPS):
-        return _in_area(occ.load_hospitals(ctx.data_dir).to_crs(ctx.crs), ctx)
+    if (set(ctx.deps) | set(ctx.context_deps())) & set(OCCITANIE_DEPS):
+        return _mark(_in_area(occ.load_hospitals(ctx.data_dir).to_crs(ctx.crs), ctx), ctx)
     out = empty_points(ctx.crs)
     out["finess_et"] = pd.Series(dtype=str)
+    out["in_area"] = pd.Series(dtype=bool)
     return out
 
 
@@ -152,7 +311,8 @@ def statlocales_source(indicator: str, *, id_prefix: str) -> Loader:
     Counts per commune (``bpe2021_equipements_communes_france_statistiques-locales.xlsx``,
     ``SOURCES.md`` section 14) are mapped from COG 2023 to 2026 (merged communes summed,
     :func:`accessmap.loaders.statlocales.to_cog`) and placed at the commune routing origin,
-    as the GP supply is (commune-to-commune times, as in the DREES APL).
+    as the GP supply is (commune-to-commune times, as in the DREES APL), for the communes of
+    the area and of its border context (``in_area`` tells them apart).
 
     Parameters
     ----------
@@ -169,14 +329,16 @@ def statlocales_source(indicator: str, *, id_prefix: str) -> Loader:
         col = next(c for c in mapped.columns if c not in ("insee", "nom", "n_source",
                                                            "codes_source"))  # fmt: skip
         counts = mapped[["insee", col]].rename(columns={col: "count"})
-        counts = counts[(counts["count"] > 0) & counts["insee"].isin(ctx.origins.index)]
+        origins = ctx.all_origins()
+        counts = counts[(counts["count"] > 0) & counts["insee"].isin(origins.index)]
         counts = counts.sort_values("insee").reset_index(drop=True)
-        return gpd.GeoDataFrame(
+        out = gpd.GeoDataFrame(
             {"supply_id": id_prefix + counts["insee"], "insee": counts["insee"].to_numpy(),
              "count": counts["count"].to_numpy(dtype="int64")},
-            geometry=ctx.origins.geometry.reindex(counts["insee"]).to_numpy(),
+            geometry=origins.geometry.reindex(counts["insee"]).to_numpy(),
             crs=ctx.crs,
         )  # fmt: skip
+        return _mark(out, ctx)
 
     return load
 
@@ -204,7 +366,8 @@ def register(kind: SupplyKind) -> SupplyKind:
 
 
 register(SupplyKind("gp", "General practitioners (GPs)", _load_gp,
-                    sources=("supply_gp_bpe2019", "bpe2019_health_france")))  # fmt: skip
+                    sources=("bpe2021_statlocales", "supply_gp_bpe2019", "bpe2019_health_france",
+                             "ma_sante_centres")))  # fmt: skip
 register(SupplyKind("emergency", "Emergency services (BPE D106)", _load_emergency,
                     sources=("bpe2019_health_france",)))  # fmt: skip
 register(SupplyKind("hospital", "Hospitals (FINESS)", _load_hospitals, id_col="finess_et",

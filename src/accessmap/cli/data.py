@@ -12,7 +12,7 @@ from rich.table import Table
 from accessmap.cli._common import STATE, DataDirOption, show_progress
 from accessmap.cli.app import app
 from accessmap.data.check import check_data
-from accessmap.data.fetch import FetchItem, fetch
+from accessmap.data.fetch import DEFAULT_DEADLINE_S, FetchItem, fetch
 from accessmap.data.registry import load_registry, resolve_data_dir
 
 data_app = typer.Typer(
@@ -74,6 +74,10 @@ def fetch_cmd(
         bool, typer.Option("--overwrite", help="Download even if a verified copy is present.")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Socket timeout (s).")] = 60.0,
+    deadline: Annotated[
+        float,
+        typer.Option("--deadline", help="Overall limit per file (s); a stalled server fails."),
+    ] = DEFAULT_DEADLINE_S,
 ) -> None:
     """Download datasets into the data directory (streamed, checksummed, atomic)."""
     from rich.progress import (
@@ -84,7 +88,6 @@ def fetch_cmd(
         TimeRemainingColumn,
         TransferSpeedColumn,
     )
-
 
     err = Console(stderr=True)
     with Progress(
@@ -114,6 +117,7 @@ def fetch_cmd(
             progress=progress,
             on_file=on_file,
             timeout=timeout,
+            deadline=deadline,
         )
     if not STATE.quiet:
         for r in results:
@@ -129,7 +133,8 @@ def check_cmd(
 ) -> None:
     """Read every dataset present; print files, rows, CRS, status and join rates.
 
-    Exits non-zero when a required dataset is missing or broken.
+    Exits non-zero when a required dataset is missing, broken, or differs from the registry
+    (checksum or row count).
     """
 
     report = check_data(data_dir, verify_checksums=not no_checksums)

@@ -10,8 +10,12 @@
 Point inputs: any vector file geopandas reads (GeoPackage, GeoJSON, Parquet, ...), or a CSV
 with ``lon``/``lat`` (WGS84) or ``x``/``y`` (EPSG:2154) columns; ids from ``--id-col``
 (default ``id``, else ``insee``). Geographic inputs are reprojected to EPSG:2154 here, at the
-user boundary (the library itself refuses them). With ``--roads`` the road-network engine is
-used, otherwise the crow-fly engine. Outputs are written by extension (``.gpkg``, ``.csv``,
+user boundary (the library itself refuses them). Engines are picked by
+:func:`accessmap.traveltime.make_engine`, as in ``accessmap score``: with ``--roads`` the
+road-network engine alone (points beyond its snapping distance get NaN), without it the
+crow-fly engine; ``--engine auto`` mixes them (road network where it reaches, crow-fly
+elsewhere; without ``--roads`` the Travel Mapping network of the data directory, clipped to
+the points plus 30 km). Outputs are written by extension (``.gpkg``, ``.csv``,
 ``.parquet``) to a temporary file then renamed; an existing file is kept unless
 ``--overwrite``.
 """
@@ -24,9 +28,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import numpy as np
 import typer
 
-from accessmap.cli._common import STATE
+from accessmap.cli._common import STATE, DataDirOption
 from accessmap.cli.app import app
 from accessmap.config import SOURCE_CRS, WORKING_CRS
 from accessmap.errors import (
@@ -37,7 +42,7 @@ from accessmap.errors import (
 )
 from accessmap.network.build import load_network
 from accessmap.outputs.atomic import atomic_file
-from accessmap.traveltime.engines import CrowFlyEngine, NetworkEngine
+from accessmap.traveltime.engines import make_engine
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -58,7 +63,8 @@ RoadsOption = Annotated[
     Path | None,
     typer.Option(
         "--roads",
-        help="Road file (.osm.pbf/.osm/.osm.bz2 or a *_edges.csv table); crow-fly if omitted.",
+        help="Road file (.osm.pbf/.osm/.osm.bz2, a *_edges.csv table, a Travel Mapping archive "
+        "or folder, a .graphml); crow-fly if omitted (unless --engine auto).",
     ),
 ]
 ProfileOption = Annotated[str, typer.Option(help="Speed profile (see accessmap.network.speeds).")]
@@ -71,10 +77,25 @@ IdColOption = Annotated[
     typer.Option("--id-col", help="Id column of the point files (default: id, then insee)."),
 ]
 MaxSnapOption = Annotated[
-    float, typer.Option(help="Road engine: points farther from the network are not routed (m).")
+    float | None,
+    typer.Option(
+        help="Road engine: points farther from the network are not routed (m); default "
+        "10,000 on Travel Mapping (its speed model), else 1,000."
+    ),
 ]
 AccessOption = Annotated[
-    float, typer.Option(help="Road engine: speed of the access leg to the network (km/h).")
+    float | None,
+    typer.Option(
+        help="Road engine: speed of the access leg to the network (km/h); default 32.3 on "
+        "Travel Mapping (its speed model), else 15."
+    ),
+]
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        help="auto (road network where it reaches, crow-fly elsewhere) | road-network | "
+        "crow-fly; default road-network with --roads, else crow-fly."
+    ),
 ]
 SpeedOption = Annotated[
     float | None, typer.Option(help="Crow-fly engine: average speed (km/h); default 60.")
@@ -140,7 +161,6 @@ def read_points(path: Path, *, id_col: str | None, what: str) -> gpd.GeoDataFram
     import geopandas as gpd
     import pandas as pd
 
-
     if not path.exists():
         raise DataNotFoundError(f"{what} file {path} not found; check the path")
     name = path.name.lower()
@@ -182,23 +202,44 @@ def read_points(path: Path, *, id_col: str | None, what: str) -> gpd.GeoDataFram
 def _engine(
     roads: Path | None,
     *,
+    engine: str | None,
     profile: str,
-    max_snap_m: float,
-    access_speed_kmh: float,
+    max_snap_m: float | None,
+    access_speed_kmh: float | None,
     speed_kmh: float | None,
     detour_factor: float | None,
+    points: list[gpd.GeoDataFrame],
+    data_dir: Path | None,
 ) -> Any:
+    """The engine of a ``times`` command, from :func:`accessmap.traveltime.make_engine`.
 
-    if roads is None:
-        kwargs: dict[str, Any] = {}
-        if speed_kmh is not None:
-            kwargs["speed_kmh"] = speed_kmh
-        if detour_factor is not None:
-            kwargs["detour_factor"] = detour_factor
-        return CrowFlyEngine(**kwargs)
+    ``--engine`` omitted: ``road-network`` with ``--roads``, else ``crow-fly``. A mixed
+    engine with a single member is returned as that member (its outputs keep their own
+    columns, e.g. ``snap_distance_m``).
+    """
+    import shapely
 
-    net = load_network(roads, profile=profile)
-    return NetworkEngine(net, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    name = engine or ("road-network" if roads is not None else "crow-fly")
+    net_opts: dict[str, Any] = {}
+    if max_snap_m is not None:
+        net_opts["max_snap_m"] = max_snap_m
+    if access_speed_kmh is not None:
+        net_opts["access_speed_kmh"] = access_speed_kmh
+    crow_opts: dict[str, Any] = {}
+    if speed_kmh is not None:
+        crow_opts["speed_kmh"] = speed_kmh
+    if detour_factor is not None:
+        crow_opts["detour_factor"] = detour_factor
+    # a Travel Mapping network is clipped to the points (+ 30 km margin)
+    xy = [np.column_stack([p.geometry.x, p.geometry.y]) for p in points if len(p)]
+    clip = shapely.MultiPoint(np.concatenate(xy)).convex_hull if xy else None
+    mixed = make_engine(name, roads=roads, profile=profile, clip=clip, data_dir=data_dir,
+                        network_options=net_opts, crow_fly_options=crow_opts)  # fmt: skip
+    if mixed.primary is None:
+        return mixed.fallback
+    if mixed.fallback is None:
+        return mixed.primary
+    return mixed
 
 
 def write_output(df: pd.DataFrame, out: Path, *, overwrite: bool, layer: str) -> Path:
@@ -234,8 +275,9 @@ def write_output(df: pd.DataFrame, out: Path, *, overwrite: bool, layer: str) ->
     return out
 
 
-def _done(out: Path, n: int, what: str, engine: str) -> None:
-    _echo(f"wrote {n:,} {what} to {out} (engine: {engine})")
+def _done(out: Path, n: int, what: str, engine: Any) -> None:
+    label = ", ".join(getattr(engine, "names", None) or [engine.name])
+    _echo(f"wrote {n:,} {what} to {out} (engine: {label})")
 
 
 # ------------------------------------------------------------------ times commands
@@ -252,8 +294,10 @@ def nearest_cmd(
     facility_id_col: Annotated[
         str | None, typer.Option(help="Id column of FACILITIES (default: as --id-col).")
     ] = None,
-    max_snap_m: MaxSnapOption = 1000.0,
-    access_speed_kmh: AccessOption = 15.0,
+    engine: EngineOption = None,
+    data_dir: DataDirOption = None,
+    max_snap_m: MaxSnapOption = None,
+    access_speed_kmh: AccessOption = None,
     speed_kmh: SpeedOption = None,
     detour_factor: DetourOption = None,
     overwrite: OverwriteOption = False,
@@ -270,13 +314,16 @@ def nearest_cmd(
         access_speed_kmh=access_speed_kmh,
         speed_kmh=speed_kmh,
         detour_factor=detour_factor,
+        engine=engine,
+        points=[o, f],
+        data_dir=data_dir,
     )
     with _warnings_to_stderr():
         res = eng.nearest(o, f)
     res.index.name = "origin_id"
     table = gpd.GeoDataFrame(res.reset_index(), geometry=o.geometry.to_numpy(), crs=o.crs)
     write_output(table, out, overwrite=overwrite, layer="nearest")
-    _done(out, len(table), "origins", eng.name)
+    _done(out, len(table), "origins", eng)
 
 
 @times_app.command("matrix")
@@ -291,8 +338,10 @@ def matrix_cmd(
     facility_id_col: Annotated[
         str | None, typer.Option(help="Id column of FACILITIES (default: as --id-col).")
     ] = None,
-    max_snap_m: MaxSnapOption = 1000.0,
-    access_speed_kmh: AccessOption = 15.0,
+    engine: EngineOption = None,
+    data_dir: DataDirOption = None,
+    max_snap_m: MaxSnapOption = None,
+    access_speed_kmh: AccessOption = None,
     speed_kmh: SpeedOption = None,
     detour_factor: DetourOption = None,
     overwrite: OverwriteOption = False,
@@ -307,11 +356,14 @@ def matrix_cmd(
         access_speed_kmh=access_speed_kmh,
         speed_kmh=speed_kmh,
         detour_factor=detour_factor,
+        engine=engine,
+        points=[o, f],
+        data_dir=data_dir,
     )
     with _warnings_to_stderr():
         res = eng.matrix(o, f, cutoff_min=cutoff)
     write_output(res, out, overwrite=overwrite, layer="matrix")
-    _done(out, len(res), "pairs", eng.name)
+    _done(out, len(res), "pairs", eng)
 
 
 @times_app.command("isochrones")
@@ -324,8 +376,10 @@ def isochrones_cmd(
     roads: RoadsOption = None,
     profile: ProfileOption = "osrm-car",
     id_col: IdColOption = None,
-    max_snap_m: MaxSnapOption = 1000.0,
-    access_speed_kmh: AccessOption = 15.0,
+    engine: EngineOption = None,
+    data_dir: DataDirOption = None,
+    max_snap_m: MaxSnapOption = None,
+    access_speed_kmh: AccessOption = None,
     speed_kmh: SpeedOption = None,
     detour_factor: DetourOption = None,
     overwrite: OverwriteOption = False,
@@ -346,8 +400,11 @@ def isochrones_cmd(
         access_speed_kmh=access_speed_kmh,
         speed_kmh=speed_kmh,
         detour_factor=detour_factor,
+        engine=engine,
+        points=[f],
+        data_dir=data_dir,
     )
     with _warnings_to_stderr():
         res = eng.isochrones(f, thresholds_min=thr)
     write_output(res, out, overwrite=overwrite, layer="isochrones")
-    _done(out, len(res), "isochrones", eng.name)
+    _done(out, len(res), "isochrones", eng)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,10 +13,13 @@ from rich.table import Table
 
 from accessmap.cli._common import STATE, DataDirOption, show_progress
 from accessmap.cli.app import app
-from accessmap.errors import ConfigError, OutputExistsError
+from accessmap.data.check import ModifiedDataError, modified_inputs
+from accessmap.errors import ConfigError
+from accessmap.outputs.atomic import check_target
 from accessmap.outputs.geopackage import write_run
 from accessmap.parallel import dask_client
 from accessmap.pipeline import ScoreParams, run_score
+from accessmap.pipeline.summary import engine_lines
 from accessmap.supply import SUPPLY_KINDS, resolve_kinds
 
 DEFAULT_OUT = Path("out/accessmap.gpkg")
@@ -31,6 +35,12 @@ def _parse_floats(text: str, option: str) -> tuple[float, ...]:
         ) from None
     if not vals:
         raise ConfigError(f"{option} is empty: give comma-separated minutes, e.g. 10,15,20")
+    bad = [x for x in vals if not x > 0 or x != x or x == float("inf")]
+    if bad:
+        raise ConfigError(
+            f"{option} {text[:40]!r}: {bad[0]:g} is not a positive number of minutes; give "
+            f"comma-separated minutes > 0, e.g. {option} 10,15,20,30"
+        )
     return vals
 
 
@@ -56,15 +66,31 @@ def score(
         typer.Option(
             "--supply-kinds",
             help="Extra supply kinds to time, comma-separated (e.g. gp,pharmacy); gp, "
-            "emergency and hospital are always measured. Known: "
-            + ", ".join(SUPPLY_KINDS),
+            "emergency and hospital are always measured. Known: " + ", ".join(SUPPLY_KINDS),
         ),
     ] = None,
-    engine: Annotated[str, typer.Option(help="auto | crow-fly | road-network.")] = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="auto (road network where it reaches, crow-fly elsewhere) | crow-fly | "
+            "road-network."
+        ),
+    ] = "auto",
     roads: Annotated[
         Path | None,
-        typer.Option(help="Road file (.osm.pbf/.osm/.osm.bz2, or a nodes CSV of a table pair)."),
+        typer.Option(
+            help="Road network: .osm.pbf/.osm/.osm.bz2, a nodes CSV of a table pair, a Travel "
+            "Mapping archive/folder or an osmnx .graphml; 'none' for crow-fly. Default: the "
+            "Travel Mapping network of the data directory (roads_france_travelmapping)."
+        ),
     ] = None,
+    margin: Annotated[
+        float,
+        typer.Option(
+            help="Metres of Travel Mapping network kept around the study area (GPs across "
+            "the border stay reachable)."
+        ),
+    ] = 30_000.0,
     profile: Annotated[str, typer.Option(help="Speed profile (osrm-car, fr-legal).")] = "osrm-car",
     zones: Annotated[
         Path | None, typer.Option(help="Extra zone layer (polygons) to score besides EPCI.")
@@ -92,11 +118,21 @@ def score(
     scheduler_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the --scheduler to answer.")
     ] = 10.0,
+    allow_modified_data: Annotated[
+        bool,
+        typer.Option(
+            "--allow-modified-data",
+            help="Run even if a required input differs from the registry (checksum); the "
+            "summary and the metadata then name the files.",
+        ),
+    ] = False,
 ) -> None:
     """Who is beyond the target, how zones rank, and where K new centres help most."""
 
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists: pass --overwrite to replace it, or --out NEW.gpkg")
+    # The output pair is checked before any work (suffix, kinds, --overwrite); it is written
+    # as one unit at the end (accessmap.outputs.geopackage.write_run).
+    check_target(out, overwrite, suffix=".gpkg")
+    check_target(out.with_suffix(""), overwrite, directory=True)
     params = ScoreParams(
         region=region,
         threshold_min=threshold,
@@ -105,6 +141,7 @@ def score(
         supply_kinds=resolve_kinds(supply_kinds),
         engine=engine,
         roads=roads,
+        margin_m=margin,
         profile=profile,
         zones=zones,
         zones_id=zones_id,
@@ -117,6 +154,17 @@ def score(
         what_if=tuple(what_if or ()),
     )
     params.validate()
+    # A required input that differs from the registry (a file cut at a line boundary reads
+    # without error) is refused unless the user accepts it; then every output names it.
+    modified = modified_inputs(data_dir)
+    if modified and not allow_modified_data:
+        raise ModifiedDataError(
+            f"{len(modified)} required input(s) differ from the registered version: "
+            f"{modified[0]}" + (f" (and {len(modified) - 1} more)" if len(modified) > 1 else "")
+            + "; fetch them again (`accessmap data check` lists them) or pass "
+            "--allow-modified-data to use them anyway"
+        )  # fmt: skip
+    params = replace(params, modified_data=tuple(modified))
     console = Console(stderr=True)
     # One connection for the whole run, closed on exit; a bad address is a ConfigError
     # (one line on stderr) raised before any data is read.
@@ -150,6 +198,8 @@ def render_summary(result: Any, out: Path, csv_dir: Path | None) -> None:
     con.print(f"[bold]accessmap score[/] — {s['area']}: {s['communes']:,} communes, "
               f"{s['population']:,} inhabitants, {s['gp_count']:,.0f} GPs; "
               f"engine: {', '.join(s['engines'])}")  # fmt: skip
+    for line in engine_lines(s):
+        con.print(line, markup=False, highlight=False)
     con.print(
         f"Beyond {thr:g} min of a GP: [bold]{_fmt_pct(s['share_beyond_target'])}[/] of the "
         f"population ({s['pop_beyond_target']:,} people); mean time {s['mean_time_min']:.1f} min"

@@ -38,17 +38,31 @@ from accessmap.loaders import (
 from accessmap.loaders.admin import detect_road_format
 from accessmap.loaders.bpe import normalise_codes
 
-__all__ = ["CheckReport", "CheckRow", "JoinRate", "check_data"]
+__all__ = [
+    "CheckReport",
+    "CheckRow",
+    "JoinRate",
+    "ModifiedDataError",
+    "check_data",
+    "modified_inputs",
+]
 
 logger = logging.getLogger(__name__)
+
+
+class ModifiedDataError(UnreadableFileError):
+    """A required input differs from its registered version (checksum or row count)."""
+
+    exit_code = 6
 
 
 @dataclass(frozen=True)
 class CheckRow:
     """One checked file or layer.
 
-    ``status``: ``"ok"``; ``"ok (sha256 differs)"`` (readable but not the registered
-    version); ``"missing"``; ``"broken"`` (``message`` says why).
+    ``status``: ``"ok"``; ``"modified"`` (readable but its SHA-256 or row count differs
+    from the registry: ``message`` says how); ``"missing"``; ``"broken"`` (``message`` says
+    why). A required file that is missing, broken or modified fails the check.
     """
 
     dataset: str
@@ -61,8 +75,8 @@ class CheckRow:
 
     @property
     def failed(self) -> bool:
-        """True for a missing or broken file."""
-        return self.status in ("missing", "broken")
+        """True for a missing, broken or modified file."""
+        return self.status in ("missing", "broken", "modified")
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,18 @@ class CheckReport:
                 f"required dataset(s) missing in {self.data_dir}: {names}; copy them from the "
                 "data bundle or run `accessmap data fetch required --base-url MIRROR`"
             )
-        r = probs[0]
+        broken = [r for r in probs if r.status == "broken"]
+        if not broken:
+            r = probs[0]
+            raise ModifiedDataError(
+                f"required dataset {r.dataset} differs from the registered version: {r.file}: "
+                f"{r.message}"
+                + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else "")
+                + "; it looks truncated or edited: fetch it again (`accessmap data fetch "
+                f"{r.dataset}`, with --base-url for a bundle file), or run `accessmap score "
+                "--allow-modified-data` to use it anyway"
+            )
+        r = broken[0]
         raise UnreadableFileError(
             f"required dataset {r.dataset} is broken: {r.file}: {r.message}"
             + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else "")
@@ -144,7 +169,6 @@ class _Checker:
 
     def _read_admin(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
         import pyogrio
-
 
         p = self.d / ds.files[0].name
         crs = v.read_layer(p, layer="departements", columns=["dep"]).crs
@@ -216,7 +240,6 @@ class _Checker:
     def _read_grid(self, ds: Dataset, key: str) -> list[tuple[str, int | None, str]]:
         import rasterio
 
-
         p = self.d / ds.files[0].name
         g = self.loaded[key] = load_population_grid(p)
         with rasterio.open(p) as src:
@@ -231,7 +254,6 @@ class _Checker:
 
     def _read_finess_etalab(self, ds: Dataset) -> list[tuple[str, int | None, str]]:
         import warnings
-
 
         p = self.d / ds.files[0].name
         with warnings.catch_warnings():  # establishments without coordinates: counted below
@@ -257,7 +279,6 @@ class _Checker:
             p = self.d / f.name
             name = f.name.lower()
             if name.endswith((".pbf", ".osm", ".bz2")):
-
                 detect_road_format(p)
                 out.append((f.name, None, "EPSG:4326"))
             elif name.endswith((".csv", ".csv.gz")):
@@ -282,6 +303,50 @@ class _Checker:
             else:
                 out.append((f.name, None, "-"))
         return out
+
+
+def _differences(ds: Dataset, fname: str, layer: str, rows: int | None,
+                 differs: set[str]) -> str:  # fmt: skip
+    """How a checked file/layer differs from its registry entry ("" when it does not)."""
+    entry = next((f for f in ds.files if f.name == fname), None)
+    if entry is None:
+        return ""
+    why: list[str] = []
+    expected = entry.expected_rows(layer)
+    if expected is not None and rows is not None and rows != expected:
+        why.append(f"{rows:,} rows, the registry has {expected:,}")
+    if fname in differs:
+        why.append("sha256 differs from the registry")
+    return "; ".join(why)
+
+
+def modified_inputs(data_dir: str | Path | None = None) -> list[str]:
+    """Required registered files present in ``data_dir`` whose size or SHA-256 differ.
+
+    The fast gate of ``accessmap score`` (a hash of each required file, no parsing): a
+    required file cut at a line boundary reads without error but gives a wrong answer
+    (issue 15: 3,097 GPs instead of 6,226), so a run refuses such files unless told.
+
+    Returns
+    -------
+    list of str
+        ``"<file> (<dataset>): <how it differs>"`` for each modified file, in registry order.
+    """
+    d = resolve_data_dir(data_dir)
+    out: list[str] = []
+    for ds in load_registry().values():
+        if not ds.required:
+            continue
+        for f in ds.files:
+            p = d / f.name
+            if f.sha256 is None or not p.is_file():
+                continue
+            size = p.stat().st_size
+            if f.size is not None and size != f.size:
+                out.append(f"{f.name} ({ds.name}): {size:,} bytes, the registry has {f.size:,}")
+            elif sha256_file(p) != f.sha256:
+                out.append(f"{f.name} ({ds.name}): sha256 differs from the registry")
+    return out
 
 
 def _present_alternative(ds: Dataset, d: Path) -> str | None:
@@ -339,7 +404,6 @@ def _join_rates(loaded: dict[str, Any]) -> list[JoinRate]:
             ok = loaded["centres"]["insee"].isin(known)
             rates.append(JoinRate("health centres whose commune is known", int(ok.sum()), len(ok)))
     if "bpe_rows" in loaded and "code_map" in loaded:
-
         t = loaded["bpe_rows"]
         ok = normalise_codes(t["DEPCOM"]).isin(loaded["code_map"].index)
         rates.append(JoinRate("BPE rows mapped to COG 2026", int(ok.sum()), len(t), "France"))
@@ -368,8 +432,9 @@ def check_data(
     data_dir : str or Path, optional
         Data directory (see :func:`accessmap.data.registry.resolve_data_dir`).
     verify_checksums : bool, default True
-        Compare files against the registry's SHA-256 (a differing but readable file is
-        reported as ``"ok (sha256 differs)"``, not as a failure).
+        Compare files against the registry's SHA-256. A file whose SHA-256 or row count
+        differs from the registry is ``"modified"``; for a required dataset that fails the
+        check (row counts are compared even without checksums).
     progress : callable, optional
         ``progress(done, total)`` over datasets.
 
@@ -425,11 +490,11 @@ def check_data(
             if progress is not None:
                 progress(i + 1, len(datasets))
             continue
-        differs = [
+        differs = {
             f.name
             for f in present
             if verify_checksums and f.sha256 is not None and sha256_file(d / f.name) != f.sha256
-        ]
+        }
         try:
             results = checker.read(ds)
         except Exception as exc:  # every failure is reported, the check goes on
@@ -449,8 +514,10 @@ def check_data(
             )
         else:
             for label, rows, crs in results:
-                status = "ok (sha256 differs)" if label.split(":")[0] in differs else "ok"
-                report.rows.append(CheckRow(ds.name, label, rows, crs, status, ds.required))
+                fname, _, layer = label.partition(":")
+                why = _differences(ds, fname, layer, rows, differs)
+                status = "modified" if why else "ok"
+                report.rows.append(CheckRow(ds.name, label, rows, crs, status, ds.required, why))
         for f in ds.files:
             if f not in present:
                 report.rows.append(CheckRow(ds.name, f.name, None, "-", "missing", ds.required))

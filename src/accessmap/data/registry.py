@@ -53,6 +53,14 @@ class DatasetFile:
     md5_url : str or None
         URL of an MD5 checksum file published next to a file whose content changes (e.g.
         Geofabrik's ``*.osm.pbf.md5``); the download is verified against it.
+    content_sha256 : str or None
+        Content digest of an archive whose bytes are not stable (GitHub archives), over the
+        members matching ``content_members`` (:func:`accessmap.data.fetch.content_digest`).
+    content_members : tuple of str
+        Glob patterns of the members the content digest covers.
+    rows : tuple of (str, int)
+        Expected row counts of the registered version, by layer (``""`` for a file with a
+        single table): ``accessmap data check`` fails a required file that differs.
     """
 
     name: str
@@ -60,6 +68,13 @@ class DatasetFile:
     size: int | None = None
     urls: tuple[str, ...] = ()
     md5_url: str | None = None
+    content_sha256: str | None = None
+    content_members: tuple[str, ...] = ()
+    rows: tuple[tuple[str, int], ...] = ()
+
+    def expected_rows(self, layer: str = "") -> int | None:
+        """The registered row count of ``layer`` (``""``: the file's single table)."""
+        return dict(self.rows).get(layer)
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,20 @@ class Dataset:
 
 
 _KINDS = ("bundle", "download", "package")
+
+
+def _rows(raw: object, origin: str, name: str) -> tuple[tuple[str, int], ...]:
+    """``rows = N`` (one table) or ``rows = { layer = N, ... }`` of a file entry."""
+    if raw is None:
+        return ()
+    if isinstance(raw, int):
+        return (("", raw),)
+    if isinstance(raw, dict) and all(isinstance(v, int) for v in raw.values()):
+        return tuple((str(k), int(v)) for k, v in raw.items())
+    raise ConfigError(
+        f"registry {origin}: datasets.{name} has rows = {raw!r}; give an integer or a table "
+        "of integers by layer"
+    )
 
 
 def _parse_registry(raw: dict[str, object], origin: str) -> dict[str, Dataset]:
@@ -113,6 +142,9 @@ def _parse_registry(raw: dict[str, object], origin: str) -> dict[str, Dataset]:
                 size=f.get("size"),
                 urls=tuple(f.get("urls", ())),
                 md5_url=f.get("md5_url"),
+                content_sha256=(f.get("content") or {}).get("sha256"),
+                content_members=tuple((f.get("content") or {}).get("members", ())),
+                rows=_rows(f.get("rows"), origin, name),
             )
             for f in entry.get("files", [])
         )
@@ -185,8 +217,9 @@ def get_dataset(name: str) -> Dataset:
     for ds in reg.values():
         if any(f.name == name for f in ds.files):
             return ds
+    shown = repr(name) if len(name) <= 60 else f"{name[:57]!r}... ({len(name):,} characters)"
     raise ConfigError(
-        f"unknown dataset {name!r}; known datasets: {', '.join(reg)} (see `accessmap data list`)"
+        f"unknown dataset {shown}; known datasets: {', '.join(reg)} (see `accessmap data list`)"
     )
 
 

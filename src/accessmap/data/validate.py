@@ -318,9 +318,44 @@ def read_layer(
             "is corrupt, truncated or not a GeoPackage: fetch it again"
         ) from exc
     require_columns(gdf, columns, where=where)
+    _require_utf8_text(gdf, where=where)
     if not allow_empty:
         require_not_empty(gdf, where=where)
     return gdf
+
+
+def _require_utf8_text(gdf: Any, *, where: str) -> None:
+    """Decode every text column now: bytes that are not UTF-8 raise UnreadableFileError.
+
+    GDAL hands GeoPackage text over unchecked and Arrow fails later, far from the cause, with
+    a misleading message; the columns are converted to Python strings here.
+    """
+    for col in gdf.columns:
+        if col == gdf.geometry.name or not (
+            pd.api.types.is_string_dtype(gdf[col]) or gdf[col].dtype == object
+        ):
+            continue
+        try:
+            values = gdf[col].tolist()
+        except Exception:  # UnicodeDecodeError, or pyarrow's ArrowException wrapping it
+            values = None
+        if values is not None:
+            if not isinstance(gdf[col].dtype, np.dtype):  # Arrow-backed: keep plain objects
+                gdf[col] = pd.Series(values, index=gdf.index, dtype=object)
+            continue
+        arr = gdf[col].array
+        bad = 0
+        for i in range(len(arr)):
+            try:
+                arr[i]
+            except Exception:  # the first undecodable row
+                bad = i
+                break
+        raise UnreadableFileError(
+            f"{where}: column {col!r} holds text that is not valid UTF-8 (first at row "
+            f"{bad + 1}); re-encode the layer as UTF-8 (e.g. `ogr2ogr -lco ENCODING=UTF-8`) or "
+            "fetch it again"
+        )
 
 
 def require_columns(
@@ -581,3 +616,98 @@ def check_coordinates(
             f"{columns[0]!r}/{columns[1]!r} are outside the extent of {crs} "
             f"({int(out.sum())} rows); the file uses another CRS or swaps x and y: convert it"
         )
+
+
+#: Longest user-supplied text echoed in a message (a 100,000-character name is cut).
+MAX_ECHO = 80
+
+
+def short(value: object, limit: int = MAX_ECHO) -> str:
+    """``repr`` of a user-supplied value, cut to ``limit`` characters with its length."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(str(value)):,} characters)"
+
+
+def check_within(
+    gdf: Any,
+    bounds: tuple[float, float, float, float],
+    *,
+    margin_m: float,
+    where: str,
+    id_col: str,
+    area: str,
+) -> None:
+    """Raise BadValueError when points (EPSG:2154) fall outside the study area plus a margin.
+
+    Catches coordinates that are valid numbers in the declared CRS but wrong: swapped
+    longitude and latitude (a GP of Ariège placed in the Gulf of Guinea), a commune origin
+    typed in New York, a layer in another CRS than the one declared.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Points (or any geometry: its representative point is used) in metres.
+    bounds : tuple of float
+        ``(xmin, ymin, xmax, ymax)`` of the study area in the same CRS.
+    margin_m : float
+        Tolerance beyond the bounds, metres (an assumption of each caller, stated there).
+    area : str
+        Name of the study area, for the message.
+    """
+    import shapely
+
+    pts = shapely.get_coordinates(gdf.geometry.representative_point())
+    xmin, ymin, xmax, ymax = bounds
+    dx = np.maximum(np.maximum(xmin - margin_m - pts[:, 0], pts[:, 0] - xmax - margin_m), 0)
+    dy = np.maximum(np.maximum(ymin - margin_m - pts[:, 1], pts[:, 1] - ymax - margin_m), 0)
+    far = np.hypot(dx, dy)
+    bad = far > 0
+    if bad.any():
+        i = int(far.argmax())
+        raise BadValueError(
+            f"{where}: feature {id_col}={_q(gdf[id_col].iloc[i])} lies {far[i] / 1000:,.0f} km "
+            f"outside the study area ({area}, + {margin_m / 1000:g} km margin) "
+            f"({int(bad.sum())} such rows); its coordinates are wrong (longitude and latitude "
+            "swapped, or another CRS than the file declares): fix them in the source"
+        )
+
+
+def check_range(
+    values: pd.Series,
+    low: float,
+    high: float,
+    *,
+    where: str,
+    column: str,
+    ids: pd.Series,
+    id_col: str,
+    why: str,
+) -> None:
+    """Raise BadValueError when a value is outside the plausible range ``[low, high]``.
+
+    ``why`` names the source of the range (e.g. "IGN: the smallest metropolitan commune
+    covers 0.04 km2"); the message quotes the first offending row.
+    """
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    bad = ~((arr >= low) & (arr <= high))
+    if bad.any():
+        i = int(bad.argmax())
+        raise BadValueError(
+            f"{where}: {column} of {id_col}={_q(ids.iloc[i])} is {arr[i]:.4g}, outside the "
+            f"plausible range {low:g}-{high:g} ({why}; {int(bad.sum())} such rows); the "
+            "file is corrupt or its units/CRS are not the declared ones: fix the source"
+        )
+
+
+def drop_record(where: str, reason: str, codes: Sequence[object], count: float) -> dict[str, Any]:
+    """A counted drop for ``summary["dropped"]``: file, reason, rows, equipments, codes."""
+    shown = sorted({str(c) for c in codes})
+    return {
+        "file": where,
+        "reason": reason,
+        "rows": len(codes),
+        "count": float(count),
+        "codes": shown[:50],
+    }

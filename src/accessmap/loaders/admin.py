@@ -19,6 +19,7 @@ import pandas as pd
 
 from accessmap.data import validate as v
 from accessmap.data.registry import dataset_path
+from accessmap.errors import BadValueError
 from accessmap.loaders.common import (
     COMMUNE_CODE_PATTERN,
     EPCI_SIREN_PATTERN,
@@ -132,12 +133,47 @@ def load_communes(
         total = out["pop_0_19"] + out["pop_20_64"] + out["pop_65p"]
     out["share_65p"] = (out["pop_65p"] / total.where(total > 0)).astype("float64")
     out["area_km2"] = gdf.geometry.area.to_numpy() / 1e6
+    _check_communes_plausible(out, total, where=where)
     import geopandas as gpd
 
     out = gpd.GeoDataFrame(out, geometry=gdf.geometry, crs=gdf.crs).reset_index(drop=True)
     # the former communes of the communes nouvelles of 2025-2026 have no polygon in the
     # source: their holes go to the commune that absorbed them (accessmap.loaders.holes)
     return fill_commune_holes(out, absorptions_from_iris(data_dir))
+
+
+#: Plausible commune areas in km2 (IGN ADMIN EXPRESS: the smallest metropolitan commune,
+#: Castelmoron-d'Albret, covers 0.04 km2, the largest, Arles, 759 km2); a wider range keeps
+#: merged communes nouvelles. Values outside mean a layer in another unit or CRS.
+COMMUNE_AREA_KM2 = (0.01, 1000.0)
+#: Margin around the départements' extent within which commune origins and supply points
+#: must fall, metres (assumption: town halls and GP practices lie in their commune; 10 km
+#: absorbs points on the border and rounding of published coordinates).
+EXTENT_MARGIN_M = 10_000.0
+
+
+def _check_communes_plausible(out: pd.DataFrame, census: pd.Series, *, where: str) -> None:
+    """Areas in range, and no zero population where the census counts inhabitants."""
+    v.check_range(out["area_km2"], *COMMUNE_AREA_KM2, where=where, column="area (km2)",
+                  ids=out["insee"], id_col="insee",
+                  why="IGN ADMIN EXPRESS: 0.04-759 km2 in metropolitan France")  # fmt: skip
+    zero = (out["pop"] <= 0).to_numpy() & (census.fillna(0) > 0).to_numpy()
+    if zero.any():
+        i = int(zero.argmax())
+        raise BadValueError(
+            f"{where}: column 'pop_mun_2023' of insee={out['insee'].iloc[i]!r} is 0 while the "
+            f"census counts {int(census.iloc[i]):,} inhabitants ({int(zero.sum())} such "
+            "communes); the value is missing or text read as 0: fix it in the source"
+        )
+
+
+def study_extent(
+    data_dir: str | Path | None = None, *, deps: Sequence[str] | None = None
+) -> tuple[float, float, float, float]:
+    """Bounds ``(xmin, ymin, xmax, ymax)`` in EPSG:2154 of the départements ``deps``."""
+    d = load_departements(data_dir, deps=deps)
+    xmin, ymin, xmax, ymax = (float(b) for b in d.total_bounds)
+    return xmin, ymin, xmax, ymax
 
 
 def load_commune_origins(
@@ -170,6 +206,9 @@ def load_commune_origins(
     gdf = filter_deps(gdf, deps, column="dep", where=where)
     gdf = v.check_geometries(gdf, where=where, id_col="insee", geom_types=_POINTS)
     gdf = v.to_working_crs(gdf, where=where)
+    v.check_within(gdf, study_extent(data_dir, deps=sorted(set(gdf["dep"]))),
+                   margin_m=EXTENT_MARGIN_M, where=where, id_col="insee",
+                   area="départements " + ",".join(sorted(set(gdf["dep"]))))  # fmt: skip
     return gdf[["insee", "nom", "source", "geometry"]].reset_index(drop=True)
 
 
@@ -319,7 +358,8 @@ def load_priority_zones(path: str | Path, *, known: Collection[str] | None = Non
     ------
     MissingColumnError, BadValueError (not 9 digits), DuplicateIdError, UnknownCodeError
     """
-    p = v.require_file(path)
+    # the user's own file: no `accessmap data fetch` advice (it is not a registered dataset)
+    p = v.require_file(path, fix="check the --priority path (a CSV with a column epci_siren)")
     header = v.read_header(p, encoding="latin-1")  # column names are ASCII
     id_col = next(
         (c for c in ("epci_siren", "siren", "SIREN", "EPCI") if c in header), "epci_siren"

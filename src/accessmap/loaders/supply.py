@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Literal
 from accessmap.config import WORKING_CRS
 from accessmap.data import validate as v
 from accessmap.data.registry import dataset_path
-from accessmap.errors import ConfigError
-from accessmap.loaders.admin import load_commune_origins
+from accessmap.errors import ConfigError, EmptyLayerError
+from accessmap.loaders.admin import EXTENT_MARGIN_M, load_commune_origins, study_extent
 from accessmap.loaders.bpe import (
     BPE_EMERGENCY,
     BPE_GP,
@@ -25,7 +25,13 @@ from accessmap.loaders.bpe import (
     load_bpe_geolocated,
     normalise_codes,
 )
-from accessmap.loaders.common import COMMUNE_CODE_PATTERN, as_int, dep_of, filter_deps
+from accessmap.loaders.common import (
+    COMMUNE_CODE_PATTERN,
+    as_int,
+    dep_of,
+    filter_deps,
+    norm_deps,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -68,7 +74,42 @@ def _at_origins(
     geom = origins.geometry.reindex(kept["insee"]).to_numpy()
     out = gpd.GeoDataFrame(kept.reset_index(drop=True), geometry=geom, crs=origins.crs)
     out.attrs["no_origin"] = missing.reset_index(drop=True)
+    reason = "no routing origin for the commune code"
+    out.attrs["dropped"] = (
+        [v.drop_record(where, reason, list(missing["insee"]), missing["count"].sum())]
+        if len(missing)
+        else []
+    )
     return out
+
+
+def _known_communes(
+    df: pd.DataFrame, *, data_dir: str | Path | None, deps: Sequence[str] | None, where: str
+) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """Drop rows whose commune code has no routing origin, with a counted warning."""
+    origins = load_commune_origins(data_dir, deps=deps)
+    known = df["insee"].isin(set(origins["insee"]))
+    if known.all():
+        return df, []
+    bad = df[~known]
+    msg = (
+        f"{where}: {len(bad)} row(s) ({int(bad['count'].sum())} GPs) have a commune code "
+        f"unknown to the study area, e.g. {bad['insee'].iloc[0]!r}; they are excluded (listed "
+        "in the run summary under 'dropped'): correct the codes (COG 2026)"
+    )
+    logger.debug(msg)
+    warnings.warn(msg, UnmatchedCodeWarning, stacklevel=3)
+    rec = v.drop_record(where, "unknown commune code", list(bad["insee"]), bad["count"].sum())
+    return df[known], [rec]
+
+
+def _require_gps(df: pd.DataFrame, *, where: str, deps: Sequence[str] | None) -> None:
+    if len(df) == 0 or float(df["count"].sum()) <= 0:
+        raise EmptyLayerError(
+            f"{where}: no GP in the supply for départements {list(norm_deps(deps))} (every "
+            "count is 0 or no row is a GP); every commune would be 'beyond' the target: use "
+            "the complete supply file"
+        )
 
 
 def load_gp_supply(
@@ -110,6 +151,14 @@ def load_gp_supply(
     """
     import geopandas as gpd
 
+    if source not in ("bpe2019", "bpe2019-points", "bpe", "bpe-geo") and path is None:
+        # `accessmap score --supply FILE`: an INSEE BPE file given by its path
+        source, path = (
+            _bpe_source_of(str(source)),
+            v.require_file(
+                source, fix="check the --supply path (an INSEE BPE file) or use --supply bpe2019"
+            ),
+        )
     if source == "bpe2019":
         p = dataset_path("supply_gp_bpe2019", data_dir)
         df = v.read_csv(
@@ -121,6 +170,8 @@ def load_gp_supply(
         df = filter_deps(df, deps, column="dep", where=p.name)
         df = df.assign(count=as_int(df, "gp_2019", where=p.name))
         df = df[df["count"] > 0]
+        _require_gps(df, where=p.name, deps=deps)
+        df, dropped = _known_communes(df, data_dir=data_dir, deps=deps, where=p.name)
         ids = "bpe2019-D201-" + df["insee"]
         x, y = df["lon"], df["lat"]
     elif source == "bpe2019-points":
@@ -134,6 +185,8 @@ def load_gp_supply(
         df = df[df["kind"] == "gp"]
         df = filter_deps(df.assign(dep=dep_of(df["insee"])), deps, column="dep", where=p.name)
         df = df.assign(count=as_int(df, "count", where=p.name))
+        _require_gps(df, where=p.name, deps=deps)
+        df, dropped = _known_communes(df, data_dir=data_dir, deps=deps, where=p.name)
         ids, x, y = df["id"], df["lon"], df["lat"]
     elif source == "bpe":
         counts = load_bpe(path, types=types, deps=deps, data_dir=data_dir)
@@ -144,7 +197,8 @@ def load_gp_supply(
         out.insert(0, "supply_id", "bpe-gp-" + out["insee"])
         out.insert(2, "kind", "gp")
         out.attrs["unmatched"] = counts.attrs["unmatched"]
-        return out[["supply_id", "insee", "kind", "count", "geometry"]]
+        _require_gps(out, where=str(counts.attrs["source"]), deps=deps)
+        return _with_attrs(out[["supply_id", "insee", "kind", "count", "geometry"]], out)
     elif source == "bpe-geo":
         if path is None:
             raise ConfigError(
@@ -174,7 +228,31 @@ def load_gp_supply(
         geometry=gpd.points_from_xy(x.astype(float), y.astype(float)),
         crs="EPSG:4326",
     )
-    return gdf.to_crs(WORKING_CRS).reset_index(drop=True)
+    out = gdf.to_crs(WORKING_CRS).reset_index(drop=True)
+    v.check_within(out, study_extent(data_dir, deps=norm_deps(deps)), margin_m=EXTENT_MARGIN_M,
+                   where=p.name, id_col="insee",
+                   area="départements " + ",".join(norm_deps(deps)))  # fmt: skip
+    out.attrs["dropped"] = dropped
+    return out
+
+
+def _bpe_source_of(path: str) -> GpSource:
+    """``"bpe-geo"`` for a BPE file with coordinates columns, else ``"bpe"`` (counts)."""
+    p = v.require_file(
+        path, fix="check the --supply path (an INSEE BPE file) or use --supply bpe2019"
+    )
+    header = {c.upper() for c in v.read_header(p, encoding="latin-1")}
+    return (
+        "bpe-geo"
+        if {"LAMBERT_X", "LAMBERT_Y"} <= header or {"LONGITUDE", "LATITUDE"} <= header
+        else "bpe"
+    )
+
+
+def _with_attrs(frame: gpd.GeoDataFrame, source: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with the ``attrs`` of ``source`` (column selection may not carry them)."""
+    frame.attrs.update(source.attrs)
+    return frame
 
 
 def load_emergency(
@@ -203,7 +281,7 @@ def load_emergency(
     out = _at_origins(per, data_dir=data_dir, deps=deps, where=str(counts.attrs["source"]))
     out.insert(0, "supply_id", "bpe-D106-" + out["insee"])
     out.attrs["unmatched"] = counts.attrs["unmatched"]
-    return out[["supply_id", "insee", "count", "geometry"]]
+    return _with_attrs(out[["supply_id", "insee", "count", "geometry"]], out)
 
 
 def load_hospitals(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -31,7 +32,10 @@ from accessmap.measures.tables import (
 )
 
 __all__ = [
+    "ACTIVITY_FITTED",
     "APL_BANDS_DREES",
+    "CONSULTATIONS_PER_GP_FITTED",
+    "ActivityModel",
     "APL_BANDS_ROUNDED",
     "APL_CLASSES",
     "CONSULTATIONS_PER_GP",
@@ -42,6 +46,7 @@ __all__ = [
     "apl",
     "apl_class",
     "apl_shares",
+    "gp_pressure",
     "standardised_demand",
 ]
 
@@ -59,6 +64,15 @@ APL_BANDS_ROUNDED: tuple[tuple[float, float], ...] = E2SFCA_BANDS
 #: known (BPE). DREES imputes 5,400 a year to newly installed GPs (APL workbook, parameter
 #: sheet); using it for every GP is an ASSUMPTION (the usual conversion, not a measurement).
 CONSULTATIONS_PER_GP = 5400.0
+
+
+#: Consultations a year per **BPE head count** fitted so that our level (standardised-
+#: population-weighted mean APL) equals the official DREES level on the 30,290 communes of the
+#: DREES APL 2023 workbook outside Occitanie (``benchmarks/calibrate_apl.py``; road network
+#: of Travel Mapping with crow-fly fallback, BPE 2021 D265 head counts; ``docs/validation.md``).
+#: A FITTED value, not a measurement: BPE head counts include GPs with little activity (DREES
+#: counts 0 consultations below 250 a year) while 5,400 is what DREES imputes to a new GP.
+CONSULTATIONS_PER_GP_FITTED = 4245.0
 
 
 #: APL classes (consultations per standardised inhabitant per year): below 2.5 is
@@ -229,6 +243,99 @@ def standardised_demand(
     if total_raw <= 0:
         raise BadValueError("standardised demand is zero everywhere: the age bands hold nobody")
     return (raw * (target / total_raw)).rename("demand_std")
+
+
+@dataclass(frozen=True)
+class ActivityModel:
+    """Consultations a year per GP head count as a bounded function of the local pressure.
+
+    ``c(x) = low + (high - low) / (1 + (x0 / x) ** gamma)`` where ``x`` is the population per
+    GP in reach of the GP's commune (:func:`gp_pressure`): a logistic curve in ``log x``,
+    bounded by ``low`` (GPs where there are few people per GP: many part-time, "mode
+    d'exercice particulier" or seasonal practices, which DREES counts 0 below 250
+    consultations or 3,600 up to 3,600) and ``high`` (GPs facing many patients work more, up
+    to the DREES cap of 6,000 counted consultations a year, workbook ``Paramètres`` sheet).
+
+    The form is an ASSUMPTION (monotone, bounded, two shape parameters); its four parameters
+    are fitted outside Occitanie (:data:`ACTIVITY_FITTED`, ``benchmarks/calibrate_apl.py``).
+
+    Attributes
+    ----------
+    low, high : float
+        Bounds of the consultations counted per head count (``0 <= low <= high <= 6000``).
+    x0 : float
+        Population per GP in reach at the midpoint of the curve (people).
+    gamma : float
+        Steepness (> 0) in ``log x``.
+    """
+
+    low: float
+    high: float
+    x0: float
+    gamma: float
+
+    def __post_init__(self) -> None:
+        vals = (self.low, self.high, self.x0, self.gamma)
+        if not all(math.isfinite(float(v)) for v in vals):
+            raise ConfigError(f"activity model parameters must be finite, got {vals!r}")
+        if not (0 <= self.low <= self.high) or self.x0 <= 0 or self.gamma <= 0:
+            raise ConfigError(
+                "activity model needs 0 <= low <= high, x0 > 0 and gamma > 0; got "
+                f"low={self.low!r}, high={self.high!r}, x0={self.x0!r}, gamma={self.gamma!r}"
+            )
+
+    def consultations(self, pressure: pd.Series | np.ndarray) -> np.ndarray:
+        """Consultations per head count for population-per-GP values (NaN/0 -> ``high``:
+        no GP in reach of the commune means no competition from colleagues)."""
+        x = np.asarray(pressure, dtype="float64")
+        out = np.full(x.shape, float(self.high))
+        ok = np.isfinite(x) & (x > 0)
+        out[ok] = self.low + (self.high - self.low) / (1.0 + (self.x0 / x[ok]) ** self.gamma)
+        return out
+
+    def scaled(self, k: float) -> ActivityModel:
+        """The same curve with both bounds multiplied by ``k`` (APL is linear in supply)."""
+        return ActivityModel(self.low * k, self.high * k, self.x0, self.gamma)
+
+
+#: The activity model fitted outside Occitanie on the DREES APL 2023 workbook (weighted
+#: least squares of APL, weights the standardised population, then the level matched exactly;
+#: Travel Mapping road network with crow-fly fallback, BPE 2021 D265 head counts;
+#: ``benchmarks/calibrate_apl.py``, ``docs/validation.md``). FITTED values.
+ACTIVITY_FITTED = ActivityModel(low=1099.0, high=4670.0, x0=536.0, gamma=3.51)
+
+
+def gp_pressure(
+    matrix: pd.DataFrame,
+    demand: pd.Series,
+    supply: pd.Series,
+    facility_origin: pd.Series,
+    *,
+    bands: Bands = APL_BANDS_DREES,
+) -> pd.Series:
+    """Population per GP in reach of each GP's commune (the inverse of an E2SFCA of heads).
+
+    ``A_i = sum_j w_ij S_j / sum_k w_kj D_k`` (GP head counts per standardised inhabitant,
+    the DREES distance decay ``bands``), then ``x_j = 1 / A_{o(j)}`` where ``o(j)`` is the
+    origin of facility ``j`` (``facility_origin``). Used by :class:`ActivityModel`.
+
+    Parameters
+    ----------
+    matrix, demand, supply, bands
+        As :func:`apl` (``supply`` in head counts).
+    facility_origin : Series
+        Origin id (commune code) of each facility id.
+
+    Returns
+    -------
+    Series
+        People per GP, indexed like ``supply``; NaN when the commune reaches no GP.
+    """
+    acc = _banded(matrix, demand, supply, bands, name="heads")
+    o = facility_origin.reindex(supply.index)
+    a = acc.reindex(o.to_numpy()).to_numpy(dtype="float64")
+    x = np.divide(1.0, a, out=np.full(len(a), np.nan), where=np.isfinite(a) & (a > 0))
+    return pd.Series(x, index=supply.index, name="pop_per_gp")
 
 
 def apl(

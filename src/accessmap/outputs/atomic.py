@@ -31,10 +31,11 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from accessmap.errors import ConfigError, OutputExistsError
+from accessmap.errors import AccessmapError, ConfigError, OutputExistsError
 
 __all__ = [
     "TMP_TAG",
+    "OutputWriteError",
     "atomic_file",
     "atomic_outputs",
     "check_target",
@@ -42,6 +43,36 @@ __all__ = [
     "remove_quietly",
     "tmp_sibling",
 ]
+
+
+class OutputWriteError(AccessmapError, OSError):
+    """An output cannot be written (read-only folder, disk full, ...); nothing was replaced.
+
+    Exit code 73 (``EX_CANTCREAT`` of BSD ``sysexits.h``).
+    """
+
+    exit_code = 73
+
+
+def _write_error(path: Path, exc: BaseException) -> OutputWriteError:
+    reason = getattr(exc, "strerror", None) or str(exc).split("\n")[0][:200]
+    return OutputWriteError(
+        f"cannot write {path} ({type(exc).__name__}: {reason}); nothing was replaced and "
+        "earlier outputs are intact: choose a writable folder with free space (--out)"
+    )
+
+
+def _is_write_failure(exc: BaseException) -> bool:
+    """OS and GDAL/SQLite write failures (not programming errors, not our own errors)."""
+    if isinstance(exc, AccessmapError):
+        return False
+    if isinstance(exc, OSError):
+        return True
+    mod = type(exc).__module__
+    return mod.startswith(("pyogrio", "sqlite3", "fiona", "rasterio")) or (
+        isinstance(exc, RuntimeError) and "disk" in str(exc).lower()
+    )
+
 
 #: Marker in the names of temporary files and folders (``.<stem>.accessmap-tmp-<token>``).
 TMP_TAG = ".accessmap-tmp-"
@@ -89,7 +120,10 @@ def check_target(path: Path, overwrite: bool, *, suffix: str | None = None,
             f"{path} already exists; pass --overwrite (overwrite=True) to replace it, "
             "or choose another output path"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(path.parent, exc) from exc
 
 
 def clean_stale(path: Path) -> list[Path]:
@@ -148,19 +182,28 @@ class _Unit:
     def __enter__(self) -> list[Path]:
         for tmp, is_dir in zip(self.tmps, self.dirs, strict=True):
             if is_dir:
-                tmp.mkdir()
+                try:
+                    tmp.mkdir()
+                except OSError as exc:
+                    for t in self.tmps:
+                        remove_quietly(t)
+                    raise _write_error(tmp.parent, exc) from exc
         return self.tmps
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is not None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
             for tmp in self.tmps:
                 remove_quietly(tmp)
+            if _is_write_failure(exc):  # the real cause, typed (clean-up errors are ignored)
+                raise _write_error(self.targets[0], exc) from exc
             return
         try:
             self._swap()
-        except BaseException:
+        except BaseException as err:
             for tmp in self.tmps:
                 remove_quietly(tmp)
+            if _is_write_failure(err):
+                raise _write_error(self.targets[0], err) from err
             raise
 
     def _swap(self) -> None:

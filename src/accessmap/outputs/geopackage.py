@@ -61,6 +61,7 @@ from accessmap.outputs.styles import GeometryKind, styles_for_layer
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "CSV_FORMATS",
     "LAYER_DESCRIPTIONS",
     "ExportError",
     "layers_of",
@@ -68,6 +69,7 @@ __all__ = [
     "read_run_metadata",
     "to_csv_tables",
     "to_geopackage",
+    "write_run",
     "write_tables",
 ]
 
@@ -545,14 +547,82 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: CSV dialects of :func:`to_csv_tables`: ``plain`` (UTF-8, comma, decimal point, full
+#: precision: for scripts) and ``fr`` (French spreadsheets: UTF-8 with a byte-order mark so
+#: that Excel reads the accents, ``;`` separators, decimal comma, integers as integers and
+#: floats rounded to what the measure supports, :data:`CSV_DECIMALS`).
+CSV_FORMATS = ("plain", "fr")
+
+#: Decimals kept in the ``fr`` CSV, by column name (first match wins; regular expressions).
+#: What each measure supports (assumptions, from the precision of its inputs): minutes to
+#: 0.1 min (travel times are modelled to a few tenths of a minute at best), shares to
+#: 0.01 % (4 decimals of a 0-1 share), APL to 0.01 consultation, scores to 0.001,
+#: need score to 0.1, areas to 0.01 km2, coordinates to the metre; anything else 4
+#: significant digits.
+CSV_DECIMALS: tuple[tuple[str, int], ...] = (
+    (r"(^|_)min$|_min_|^time_|minutes", 1),
+    (r"^share_|_share$|share_", 4),
+    (r"^apl|_apl$", 2),
+    (r"^need_score$", 1),
+    (r"^score_", 3),
+    (r"km2$|_km$", 2),
+    (r"^(x|y)$", 0),
+    (r"_factor$|ratio", 3),
+)
+
+
+def _round_for_sheet(df: pd.DataFrame) -> pd.DataFrame:
+    """Integers as integers, floats rounded per :data:`CSV_DECIMALS` (the ``fr`` dialect)."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if not pd.api.types.is_float_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        vals = s.to_numpy(dtype=float)
+        finite = np.isfinite(vals)
+        if (
+            finite.any()
+            and np.all(vals[finite] == np.round(vals[finite]))
+            and (np.abs(vals[finite]).max() < 2**53)
+        ):
+            out[col] = s.round().astype("Int64")
+            continue
+        digits = next((d for pat, d in CSV_DECIMALS if re.search(pat, str(col))), None)
+        if digits is None:  # 4 significant digits
+            mag = np.nanmax(np.abs(vals[finite])) if finite.any() else 0.0
+            digits = max(0, 4 - math.floor(math.log10(mag)) - 1) if mag > 0 else 0
+        out[col] = s.round(digits)
+    return out
+
+
+def _write_csv(df: pd.DataFrame, path: Path, csv_format: str) -> None:
+    if csv_format == "fr":
+        _round_for_sheet(df).to_csv(path, index=False, sep=";", decimal=",",
+                                    encoding="utf-8-sig")  # fmt: skip
+    else:
+        df.to_csv(path, index=False, encoding="utf-8")
+
+
+def _check_csv_format(csv_format: str) -> None:
+    if csv_format not in CSV_FORMATS:
+        raise ConfigError(
+            f"unknown CSV format {csv_format!r}: use one of {', '.join(CSV_FORMATS)} "
+            "(--csv-format fr for a French spreadsheet: ';', BOM, decimal comma)"
+        )
+
+
 def to_csv_tables(
     layers: Mapping[str, pd.DataFrame],
     directory: str | os.PathLike[str],
     *,
     metadata: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    csv_format: str = "plain",
 ) -> list[Path]:
-    """Write each layer as ``<directory>/<name>.csv`` (UTF-8, comma, point), atomically.
+    """Write each layer as ``<directory>/<name>.csv``, atomically.
+
+    ``csv_format="plain"`` (default) writes UTF-8, comma, point, full precision;
+    ``"fr"`` a French-spreadsheet CSV (:data:`CSV_FORMATS`).
 
     Geometries are dropped, except points which get ``x``, ``y`` (layer CRS, metres for
     EPSG:2154) and a ``crs`` column. ``run_metadata.json`` is written alongside when
@@ -576,6 +646,7 @@ def to_csv_tables(
         Written files.
     """
     _check_layers(layers)
+    _check_csv_format(csv_format)
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"{directory} is a file: give a directory for the CSV tables")
@@ -591,7 +662,7 @@ def to_csv_tables(
         with unit as tmp_list:
             tmps = dict(zip(names, tmp_list, strict=True))
             for name, df in layers.items():
-                _csv_frame(df).to_csv(tmps[name], index=False, encoding="utf-8")
+                _write_csv(_csv_frame(df), tmps[name], csv_format)
             if metadata is not None:
                 tmps["run_metadata"].write_text(
                     json.dumps(rec, ensure_ascii=False, indent=2, sort_keys=True),
@@ -611,6 +682,7 @@ def write_tables(
     directory: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    csv_format: str = "plain",
 ) -> Path:
     """Write every layer and table of a score result as CSV in ``directory`` (see
     :func:`to_csv_tables`), with ``run_metadata.json``; returns the directory.
@@ -623,10 +695,13 @@ def write_tables(
         Target directory (created if missing).
     overwrite : bool, default False
         Replace existing CSV files.
+    csv_format : {"plain", "fr"}, default "plain"
+        CSV dialect (:data:`CSV_FORMATS`).
     """
     layers, metadata = layers_of(result)
     layers = {k: v for k, v in layers.items() if len(v.columns)}
-    to_csv_tables(layers, directory, metadata=metadata, overwrite=overwrite)
+    to_csv_tables(layers, directory, metadata=metadata, overwrite=overwrite,
+                  csv_format=csv_format)  # fmt: skip
     return Path(directory)
 
 
@@ -635,6 +710,7 @@ def write_run(
     path: str | os.PathLike[str],
     *,
     overwrite: bool = False,
+    csv_format: str = "plain",
 ) -> tuple[Path, Path]:
     """Write a run's GeoPackage and its CSV folder (``<path without suffix>/``) as one unit.
 
@@ -649,10 +725,11 @@ def write_run(
     """
     gpkg = Path(path)
     folder = gpkg.with_suffix("")
+    _check_csv_format(csv_format)
     layers, metadata = layers_of(result)
     (unit,) = atomic_outputs([gpkg, folder], overwrite=overwrite, suffixes=[".gpkg", None],
                              directories=[False, True])  # fmt: skip
     with unit as (tmp_gpkg, tmp_folder):
         to_geopackage(layers, tmp_gpkg, metadata=metadata, overwrite=True)
-        write_tables(result, tmp_folder, overwrite=True)
+        write_tables(result, tmp_folder, overwrite=True, csv_format=csv_format)
     return gpkg, folder

@@ -1,51 +1,71 @@
-"""Maps people use: a print-ready PNG choropleth and an interactive HTML map.
+"""Maps people use: a print-ready PNG choropleth and an offline interactive HTML map.
 
 Both read the layers of a score run (``ScoreResult`` or the GeoPackage written by
 ``accessmap score``, see :func:`accessmap.outputs.geopackage.read_geopackage`) and use the
-classes and colours of :mod:`accessmap.outputs.styles`, so that the PNG, the report and QGIS agree.
+classes and colours of :mod:`accessmap.outputs.styles` (ColorBrewer schemes marked colour-blind
+safe), so that the PNG, the report and QGIS agree. Texts come from the language catalogue
+(:mod:`accessmap.outputs.i18n`; French by default).
 
 The PNG is drawn with matplotlib's object-oriented API (no pyplot global state) at A4 size
 (297 x 210 mm, orientation chosen from the mapped extent) and 300 dpi by default: the print
-resolution usually asked for A4 output. It carries département outlines, a legend with units
-(and the share of people or zones in each class), a scale bar computed in Lambert-93 metres,
-a north arrow (Lambert-93 grid north is within about 3 degrees of true north over Occitanie,
-so "up" is north), the data attribution and the proposed sites.
+resolution usually asked for A4 output. It carries département outlines and names, the main
+towns, a legend with units (and the share of people or zones in each class), a scale bar
+computed in Lambert-93 metres, a north arrow (Lambert-93 grid north is within about 3
+degrees of true north over Occitanie, so "up" is north), the data attribution and the
+proposed sites. Labels (sites, EPCI ranks, départements, towns) are placed greedily in that
+order of priority around their anchor, each kept only where it overlaps no label already
+placed (a leader line joins a label moved off its anchor); the title is wrapped to the page
+width.
 
-The HTML map uses folium (Leaflet). Leaflet's JavaScript and the background tiles are loaded
-by the browser from their CDNs; everything else (layers, popups, legend) is in the file.
+The HTML map is one file that works offline: Leaflet 1.9 (BSD-2, the JS and CSS shipped by
+the PyPI package ``django-js-lib-leaflet``) and the layers are inlined, no tiles are loaded.
+Each layer has its legend (shown with the layer), a metric scale, and a search box finds a
+commune by name; ``#commune=<INSEE>`` in the address opens that commune's popup.
 """
 
 from __future__ import annotations
 
-import html
+import base64
+import json
 import logging
 import math
 import os
+import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import jinja2
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.transforms import Bbox
 
 from accessmap.config import WORKING_CRS
-from accessmap.errors import ConfigError, MissingColumnError, UnknownCodeError
+from accessmap.errors import ConfigError, DataNotFoundError, MissingColumnError, UnknownCodeError
 from accessmap.outputs.atomic import atomic_file
 from accessmap.outputs.atomic import check_target as _check_target
+from accessmap.outputs.i18n import DEFAULT_LANG, Catalogue, catalogue
 from accessmap.outputs.styles import INDICATORS, OUTLINE_COLOUR, SITE_COLOUR, ColourClass, classify
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "WebMap",
     "attribution_text",
     "departement_outlines",
     "interactive_map",
+    "main_towns",
     "plot_map",
     "save_map_png",
     "select_area",
@@ -62,6 +82,14 @@ DEFAULT_SOURCES = (
     "(Licence Ouverte / Etalab 2.0)"
 )
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+
+#: Main towns drawn region-wide: the most populous commune of each département and every
+#: commune above this population (a presentation choice: 40,000 gives 14 towns in Occitanie).
+TOWN_MIN_POP = 40_000
+#: Main towns drawn when zoomed on a département or an EPCI.
+TOWNS_ZOOMED = 8
+
+_HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,14 +206,50 @@ def _class_colours(values: pd.Series, classes: tuple[ColourClass, ...]) -> list[
     return out
 
 
+def _class_label(c: Catalogue, indicator: str, k: int, cls: ColourClass) -> str:
+    key = f"map.class.{indicator}.{k}"
+    if c.has(key):
+        return c.t(key)
+    if indicator == "need":  # "rank 1–10" -> "rang 1–10"
+        return cls.label.replace("rank", c.t("col.rank").lower())
+    return cls.label
+
+
+def main_towns(communes: pd.DataFrame, mask: Any = None, *, zoomed: bool = False) -> pd.DataFrame:
+    """The towns to name on a map: ``insee, nom, pop, x, y`` (representative points).
+
+    Region-wide: the most populous commune of each département and every commune above
+    :data:`TOWN_MIN_POP`; zoomed in: the :data:`TOWNS_ZOOMED` most populous communes.
+    Population is the ``pop`` column (population municipale 2023).
+    """
+    com = communes if mask is None else communes[np.asarray(mask, dtype=bool)]
+    if zoomed:
+        sel = com.nlargest(TOWNS_ZOOMED, "pop")
+    else:
+        first = com.sort_values("pop", ascending=False).drop_duplicates("dep")
+        sel = com[com["insee"].isin(first["insee"]) | (com["pop"] >= TOWN_MIN_POP)]
+    pts = sel.geometry.representative_point()
+    return pd.DataFrame(
+        {
+            "insee": sel["insee"].to_numpy(),
+            "nom": sel["nom"].to_numpy(),
+            "pop": sel["pop"].to_numpy(),
+            "x": pts.x.to_numpy(),
+            "y": pts.y.to_numpy(),
+        }
+    ).sort_values("pop", ascending=False)
+
+
 # --------------------------------------------------------------------------------------------
 # PNG
 # --------------------------------------------------------------------------------------------
 
 
 def departement_outlines(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Département polygons (index ``dep``) dissolved from the communes."""
-    return communes[["dep", "geometry"]].dissolve(by="dep")
+    """Département polygons (index ``dep``, column ``dep_nom`` when known) dissolved from the
+    communes."""
+    cols = ["dep", "geometry"] + (["dep_nom"] if "dep_nom" in communes.columns else [])
+    return communes[cols].dissolve(by="dep", aggfunc="first")
 
 
 def _nice_length(width_m: float) -> float:
@@ -196,23 +260,22 @@ def _nice_length(width_m: float) -> float:
     return 200_000.0
 
 
-def _scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
+def _scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float, unit: str) -> Any:
     length = _nice_length(xmax - xmin)
     x0 = xmin + 0.04 * (xmax - xmin)
     y0 = ymin + 0.05 * (ymax - ymin)
     h = 0.012 * (ymax - ymin)
     half = length / 2
-    ax.add_patch(
-        Rectangle(
-            (x0 - 0.015 * (xmax - xmin), y0 - 1.2 * h),
-            length * 1.12 + 0.05 * (xmax - xmin),
-            5.2 * h,
-            facecolor="white",
-            alpha=0.85,
-            edgecolor="none",
-            zorder=19,
-        )
+    box = Rectangle(
+        (x0 - 0.015 * (xmax - xmin), y0 - 1.2 * h),
+        length * 1.12 + 0.05 * (xmax - xmin),
+        5.2 * h,
+        facecolor="white",
+        alpha=0.85,
+        edgecolor="none",
+        zorder=19,
     )
+    ax.add_patch(box)
     for i, colour in enumerate(("black", "white")):
         ax.add_patch(
             Rectangle(
@@ -220,23 +283,23 @@ def _scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float) -> N
             )
         )
     for frac in (0, 0.5, 1):
-        km = length * frac / 1000
         ax.text(
             x0 + length * frac,
             y0 + 1.6 * h,
-            f"{km:g}",
+            f"{length * frac / 1000:g}",
             ha="center",
             va="bottom",
             fontsize=7,
             zorder=20,
         )
     ax.text(
-        x0 + length + 0.01 * (xmax - xmin), y0 + h / 2, "km", va="center", fontsize=7, zorder=20
+        x0 + length + 0.01 * (xmax - xmin), y0 + h / 2, unit, va="center", fontsize=7, zorder=20
     )
+    return box
 
 
-def _north_arrow(ax: Any) -> None:
-    ax.annotate(
+def _north_arrow(ax: Any) -> Any:
+    return ax.annotate(
         "N",
         xy=(0.965, 0.95),
         xytext=(0.965, 0.86),
@@ -250,6 +313,151 @@ def _north_arrow(ax: Any) -> None:
     )
 
 
+@dataclass
+class _Label:
+    x: float
+    y: float
+    text: str
+    kw: dict[str, Any]
+    required: bool = False  # kept (at its anchor) even when it collides
+
+
+#: Candidate offsets (points) around an anchor, tried in this order.
+_OFFSETS: tuple[tuple[float, float], ...] = (
+    (0, 0),
+    (0, 9),
+    (0, -9),
+    (11, 0),
+    (-11, 0),
+    (9, 8),
+    (-9, 8),
+    (9, -8),
+    (-9, -8),
+    (0, 17),
+    (0, -17),
+    (20, 0),
+    (-20, 0),
+    (16, 14),
+    (-16, 14),
+    (16, -14),
+    (-16, -14),
+    (0, 26),
+    (0, -26),
+    (28, 0),
+    (-28, 0),
+)
+
+
+def _extent(t: Any, renderer: Any) -> Any:
+    """Display box of a text, its round/circle box included."""
+    bb = t.get_window_extent(renderer)
+    patch = t.get_bbox_patch()
+    if patch is not None:
+        t.update_bbox_position_size(renderer)
+        bb = Bbox.union([bb, patch.get_window_extent(renderer)])
+    return bb
+
+
+def _place_labels(
+    fig: Figure,
+    ax: Any,
+    labels: Sequence[_Label],
+    obstacles: Sequence[Any] = (),
+    points: Sequence[tuple[float, float, float]] = (),
+) -> list[Any]:
+    """Greedy label placement: each label at the first offset where its box overlaps no box
+    already placed, no obstacle artist and no marker (``points``: x, y in data units and a
+    radius in points); skipped when none fits, unless ``required``.
+
+    Returns the placed matplotlib texts (``fig._accessmap_labels`` keeps them for tests).
+    """
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [o.get_window_extent(renderer).expanded(1.02, 1.05) for o in obstacles]
+    for x, y, r_pt in points:
+        px, py = ax.transData.transform((x, y))
+        r = r_pt * fig.dpi / 72
+        boxes.append(Bbox.from_extents(px - r, py - r, px + r, py + r))
+    axbox = ax.get_window_extent(renderer)
+    placed: list[Any] = []
+    for lab in labels:
+        chosen = None
+        for dx, dy in _OFFSETS[1:] if lab.kw.get("color") == SITE_COLOUR else _OFFSETS:
+            t = ax.annotate(
+                lab.text,
+                (lab.x, lab.y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                **lab.kw,
+            )
+            bb = _extent(t, renderer).expanded(1.06, 1.12)
+            inside = (
+                bb.x0 >= axbox.x0 and bb.x1 <= axbox.x1 and bb.y0 >= axbox.y0 and bb.y1 <= axbox.y1
+            )
+            if inside and not any(bb.overlaps(b) for b in boxes):
+                chosen = (t, bb, dx, dy)
+                break
+            t.remove()
+        if chosen is None and lab.required:
+            t = ax.annotate(lab.text, (lab.x, lab.y), ha="center", va="center", **lab.kw)
+            chosen = (t, _extent(t, renderer), 0, 0)
+        if chosen is None:
+            continue
+        t, bb, dx, dy = chosen
+        if (dx, dy) != (0, 0):  # leader line from the anchor to the moved label
+            t.remove()
+            t = ax.annotate(
+                lab.text,
+                (lab.x, lab.y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                arrowprops={
+                    "arrowstyle": "-",
+                    "lw": 0.5,
+                    "color": "#404040",
+                    "shrinkA": 0,
+                    "shrinkB": 3,
+                },
+                **lab.kw,
+            )
+        boxes.append(bb)
+        placed.append(t)
+    fig._accessmap_labels = placed  # type: ignore[attr-defined]
+    return placed
+
+
+def _fit_title(fig: Figure, text: str, width_frac: float, size: float) -> Any:
+    """The title, wrapped (then shrunk) until it fits ``width_frac`` of the page width."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    limit = width_frac * fig.bbox.width
+    for fontsize in (size, size - 2, size - 4):
+        for width in (200, 60, 45, 38, 32):
+            wrapped = textwrap.fill(text, width)
+            t = fig.text(0.02, 0.962, wrapped, fontsize=fontsize, fontweight="bold", va="top")
+            if t.get_window_extent(renderer).width <= limit:
+                return t
+            t.remove()
+    return fig.text(
+        0.02, 0.962, textwrap.fill(text, 30), fontsize=size - 4, fontweight="bold", va="top"
+    )
+
+
+def _zone_geometries(zones: gpd.GeoDataFrame, com: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """EPCI drawn from the (hole-filled) communes, so the need map has no white holes."""
+    if "epci_siren" not in com.columns:
+        return zones
+    geom = com[["epci_siren", "geometry"]].dissolve(by="epci_siren").geometry
+    new = zones["epci_siren"].astype(str).map(geom)
+    out = zones.copy()
+    out["geometry"] = gpd.GeoSeries(
+        np.where(new.isna(), zones.geometry, new), crs=zones.crs, index=zones.index
+    )
+    return out
+
+
 def plot_map(
     layers: Mapping[str, pd.DataFrame],
     *,
@@ -260,6 +468,7 @@ def plot_map(
     show_sites: bool = True,
     title: str | None = None,
     outlines: gpd.GeoDataFrame | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Figure:
     """Draw an A4 choropleth of one indicator for the region, a département or an EPCI.
 
@@ -282,28 +491,34 @@ def plot_map(
     outlines : GeoDataFrame, optional
         Département polygons indexed by ``dep`` (:func:`departement_outlines`); computed
         from the communes when omitted (about a second: pass them when drawing several maps).
+    lang : {"fr", "en"}, default "fr"
+        Language of the texts.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Not attached to pyplot; save it with ``fig.savefig`` or :func:`save_map_png`.
+        Not attached to pyplot; a notebook shows it as is, ``fig.savefig`` or
+        :func:`save_map_png` write it.
     """
     if indicator not in INDICATORS:
         raise ConfigError(
             f"unknown map indicator {indicator!r}: use one of {', '.join(INDICATORS)}"
         )
+    c = catalogue(lang)
     metadata = metadata or {}
-    column, classes, legend_title = INDICATORS[indicator]
+    column, classes, _ = INDICATORS[indicator]
+    legend_title = c.t(f"map.legend.{indicator}")
     place, mask = select_area(layers, dep=dep, epci=epci)
+    zoomed = dep is not None or epci is not None
     com = _layer(layers, "communes", ("insee", "dep", "pop"))
     if indicator == "need":
-        zones = _layer(layers, "epci_scores", ("epci_siren", column, "pop"))
+        zones = _zone_geometries(_layer(layers, "epci_scores", ("epci_siren", column, "pop")), com)
         sel_ids = set(com.loc[mask, "epci_siren"].astype(str))
         zmask = zones["epci_siren"].astype(str).isin(sel_ids).to_numpy()
-        units, weights, unit_word = zones, None, "EPCI"
+        units, weights = zones, None
     else:
         com = _layer(layers, "communes", ("insee", "dep", "pop", column))
-        units, zmask, weights, unit_word = com, mask, com["pop"], "pop."
+        units, zmask, weights = com, mask, com["pop"]
 
     sel = units[zmask]
     xmin, ymin, xmax, ymax = com[mask].total_bounds
@@ -312,53 +527,31 @@ def plot_map(
     landscape = (xmax - xmin) >= (ymax - ymin)
     fig = Figure(figsize=A4_INCHES if landscape else A4_INCHES[::-1])
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.01, 0.05, 0.72, 0.85) if landscape else (0.03, 0.20, 0.94, 0.70))
+    ax = fig.add_axes((0.01, 0.05, 0.72, 0.84) if landscape else (0.03, 0.20, 0.94, 0.68))
     ax.set_axis_off()
     ax.set_aspect("equal")
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
 
-    colours = _class_colours(units[column], classes)
+    colours = np.asarray(_class_colours(units[column], classes))
     if (~zmask).any():
-        units[~zmask].plot(
-            ax=ax, color=np.asarray(colours)[~zmask].tolist(), alpha=0.3, linewidth=0
-        )
+        units[~zmask].plot(ax=ax, color=colours[~zmask].tolist(), alpha=0.3, linewidth=0)
+    # edges in the fill colour: no hairline gaps between communes, no white "holes"
     sel.plot(
         ax=ax,
-        color=np.asarray(colours)[zmask].tolist(),
-        edgecolor="#ffffff" if indicator != "need" else "#606060",
-        linewidth=0.08 if indicator != "need" else 0.3,
+        color=colours[zmask].tolist(),
+        edgecolor=colours[zmask].tolist() if indicator != "need" else "#606060",
+        linewidth=0.15 if indicator != "need" else 0.3,
     )
     deps = departement_outlines(com) if outlines is None else outlines.to_crs(WORKING_CRS)
     deps.boundary.plot(ax=ax, color=OUTLINE_COLOUR, linewidth=0.9)
-    if dep is not None or epci is not None:
+    if zoomed:
         gpd.GeoSeries([com[mask].union_all()], crs=com.crs).boundary.plot(
             ax=ax, color="black", linewidth=1.6
         )
-    if len(deps) <= 13 and dep is None and epci is None:
-        for code, row in deps.iterrows():
-            pt = row.geometry.representative_point()
-            ax.text(
-                pt.x,
-                pt.y,
-                str(code),
-                fontsize=8,
-                color="#202020",
-                ha="center",
-                va="center",
-                alpha=0.8,
-                zorder=12,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6},
-            )
 
-    if indicator == "need":
-        # rank labels: the 28 most in need region-wide, every zone when zoomed in
-        ranks = sel[column].astype(float)
-        show = ranks <= 28 if (dep is None and epci is None) else ranks.notna()
-        for geom, rank in zip(sel.geometry[show], ranks[show], strict=True):
-            pt = geom.representative_point()
-            ax.text(pt.x, pt.y, f"{rank:.0f}", fontsize=7, ha="center", va="center",
-                    fontweight="bold", color="#202020", zorder=13,
-                    bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "none",
-                          "alpha": 0.7})  # fmt: skip
+    # --- labels: sites, ranks, départements, towns (in that priority) -----------------------
+    labels: list[_Label] = []
     sites = layers.get("sites")
     n_sites = 0
     if show_sites and isinstance(sites, gpd.GeoDataFrame) and len(sites):
@@ -375,40 +568,101 @@ def plot_map(
             linewidths=0.8,
             zorder=15,
         )
-        for _, r in inside.iterrows():
-            ax.annotate(
-                f"{int(r['rank'])}",
-                (r.geometry.x, r.geometry.y),
-                xytext=(5, 4),
-                textcoords="offset points",
-                fontsize=8,
-                fontweight="bold",
-                color=SITE_COLOUR,
-                zorder=16,
-                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+        for _, r in inside.sort_values("rank").iterrows():
+            labels.append(
+                _Label(
+                    r.geometry.x,
+                    r.geometry.y,
+                    f"{int(r['rank'])}",
+                    {
+                        "fontsize": 8,
+                        "fontweight": "bold",
+                        "color": SITE_COLOUR,
+                        "zorder": 16,
+                        "path_effects": _HALO,
+                    },
+                    required=True,
+                )
             )
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    _scale_bar(ax, xmin, xmax, ymin, ymax)
-    _north_arrow(ax)
+    if indicator == "need":
+        ranks = sel[column].astype(float)
+        show = (ranks <= 28 if not zoomed else ranks.notna()).to_numpy()
+        for geom, rank in sorted(
+            zip(sel.geometry[show], ranks[show], strict=True), key=lambda gr: gr[1]
+        ):
+            pt = geom.representative_point()
+            labels.append(
+                _Label(
+                    pt.x,
+                    pt.y,
+                    f"{rank:.0f}",
+                    {
+                        "fontsize": 7,
+                        "fontweight": "bold",
+                        "color": "#202020",
+                        "zorder": 13,
+                        "bbox": {
+                            "boxstyle": "circle,pad=0.15",
+                            "fc": "white",
+                            "ec": "#606060",
+                            "lw": 0.4,
+                            "alpha": 0.85,
+                        },
+                    },
+                    required=True,
+                )
+            )
+    if not zoomed:
+        for code, row in deps.iterrows():
+            pt = row.geometry.representative_point()
+            name = str(row.get("dep_nom", "") or code)
+            labels.append(
+                _Label(
+                    pt.x,
+                    pt.y,
+                    f"{name} ({code})".upper() if name != str(code) else str(code),
+                    {
+                        "fontsize": 7.5,
+                        "color": "#303030",
+                        "zorder": 12,
+                        "fontstyle": "italic",
+                        "path_effects": _HALO,
+                    },
+                )
+            )
+    towns = main_towns(com, mask, zoomed=zoomed)
+    ax.scatter(
+        towns["x"], towns["y"], s=9, c="black", edgecolors="white", linewidths=0.6, zorder=14
+    )
+    for _, r in towns.iterrows():
+        labels.append(
+            _Label(
+                r["x"],
+                r["y"],
+                str(r["nom"]),
+                {"fontsize": 7, "color": "black", "zorder": 14, "path_effects": _HALO},
+            )
+        )
+    obstacles = [_scale_bar(ax, xmin, xmax, ymin, ymax, c.t("map.scale_km")), _north_arrow(ax)]
+    markers = [(lab.x, lab.y, 6.5) for lab in labels if lab.kw.get("color") == SITE_COLOUR]
+    _place_labels(fig, ax, labels, obstacles, markers)
 
-    # legend with the share of people (or number of zones) in each class
+    # --- legend with the share of people (or number of zones) in each class -------------
     vals = sel[column].to_numpy(dtype=float)
     idx = np.array([classify(float(v), classes) for v in vals])
     handles: list[Any] = []
-    for k, c in enumerate(classes):
+    for k, cls in enumerate(classes):
+        lab = _class_label(c, indicator, k, cls)
         if weights is not None:
             w = weights[zmask].to_numpy(dtype=float)
             share = w[idx == k].sum() / max(w.sum(), 1.0)
-            label = f"{c.label}  ({100 * share:.1f} % of {unit_word})"
+            label = f"{lab}  ({c.t('map.share_pop', share=c.pct(share))})"
         else:
-            label = f"{c.label}  ({int((idx == k).sum())} {unit_word})"
-        handles.append(Patch(facecolor=c.colour, edgecolor="#606060", lw=0.3, label=label))
+            label = f"{lab}  ({c.t('map.n_zones', n=int((idx == k).sum()))})"
+        handles.append(Patch(facecolor=cls.colour, edgecolor="#606060", lw=0.3, label=label))
     if (idx < 0).any():
-        handles.append(Patch(facecolor=NO_DATA_COLOUR, label="no data / unreachable"))
+        handles.append(Patch(facecolor=NO_DATA_COLOUR, label=c.t("map.no_data")))
     if n_sites:
-        from matplotlib.lines import Line2D
-
         handles.append(
             Line2D(
                 [],
@@ -418,17 +672,29 @@ def plot_map(
                 markersize=13,
                 color=SITE_COLOUR,
                 markeredgecolor="white",
-                label="proposed new centre (rank)",
+                label=c.t("map.site"),
             )
         )
     handles.append(
-        Patch(facecolor="none", edgecolor=OUTLINE_COLOUR, lw=1.0, label="département boundary")
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markersize=4,
+            color="black",
+            markeredgecolor="white",
+            label=c.t("map.town"),
+        )
     )
-    leg_ax = fig.add_axes((0.74, 0.25, 0.25, 0.6) if landscape else (0.05, 0.08, 0.9, 0.11))
+    handles.append(
+        Patch(facecolor="none", edgecolor=OUTLINE_COLOUR, lw=1.0, label=c.t("map.dep_boundary"))
+    )
+    leg_ax = fig.add_axes((0.74, 0.25, 0.25, 0.6) if landscape else (0.05, 0.07, 0.9, 0.12))
     leg_ax.set_axis_off()
     leg_ax.legend(
         handles=handles,
-        title=textwrap.fill(legend_title, 34),
+        title=textwrap.fill(legend_title, 34 if landscape else 80),
         loc="upper left",
         fontsize=8.5,
         title_fontsize=9,
@@ -438,39 +704,55 @@ def plot_map(
     )
 
     if title is None:
-        names = {
-            "time": "Car time to the nearest GP",
-            "apl": "Access to GPs (APL)",
-            "need": "Intercommunalités ranked by need",
-        }
-        title = f"{names[indicator]} — {place}"
-    fig.text(0.02, 0.955, title, fontsize=16, fontweight="bold", va="center")
-    subtitle = _subtitle(com[mask], indicator, metadata)
+        title = f"{c.t(f'map.title.{indicator}')} — {place}"
+    tt = _fit_title(fig, title, 0.96, 16)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    bottom = fig.transFigure.inverted().transform((0, tt.get_window_extent(renderer).y0))[1]
+    subtitle = _subtitle(c, com[mask], indicator, metadata)
     if subtitle:
-        fig.text(0.02, 0.918, subtitle, fontsize=9.5, va="center", color="#333333")
+        fig.text(
+            0.02,
+            bottom - 0.008,
+            textwrap.fill(subtitle, 150 if landscape else 105),
+            fontsize=9.5,
+            va="top",
+            color="#333333",
+        )
     version = metadata.get("version") or metadata.get("accessmap_version") or ""
-    credit = f"{attribution_text(layers, metadata)}. Map: accessmap {version}".rstrip()
+    credit = c.t("map.credit", attribution=attribution_text(layers, metadata), version=version)
     width = 200 if landscape else 140  # characters per line at 6.5 pt on A4
-    fig.text(0.02, 0.012, textwrap.fill(credit, width), fontsize=6.5, color="#444444",
-             va="bottom")  # fmt: skip
+    fig.text(
+        0.02,
+        0.012,
+        textwrap.fill(credit.rstrip(), width),
+        fontsize=6.5,
+        color="#444444",
+        va="bottom",
+    )
     return fig
 
 
-def _subtitle(com: pd.DataFrame, indicator: str, metadata: Mapping[str, Any]) -> str:
+def _subtitle(c: Catalogue, com: pd.DataFrame, indicator: str, metadata: Mapping[str, Any]) -> str:
     pop = com["pop"].astype(float)
     engine = ", ".join(metadata.get("engines") or [str(metadata.get("engine", ""))]).strip(", ")
-    eng = f" Travel times: {engine}." if engine else ""
+    eng = c.t("map.subtitle.engine", engine=engine) if engine else ""
     if "time_gp_min" in com.columns and indicator in ("time", "need"):
         beyond = pop[com["time_gp_min"].astype(float) > 15.0].sum()
-        return (
-            f"{100 * beyond / max(pop.sum(), 1):.1f} % of the {pop.sum():,.0f} inhabitants "
-            f"live more than 15 minutes by car from a GP ({beyond:,.0f} people).{eng}"
+        return c.t(
+            "map.subtitle.time",
+            share=c.pct(beyond / max(pop.sum(), 1)),
+            pop=c.num(pop.sum()),
+            thr="15",
+            beyond=c.num(beyond),
+            engine=eng,
         )
     if "apl" in com.columns:
         low = pop[com["apl"].astype(float) < 2.5].sum()
-        return (
-            f"{100 * low / max(pop.sum(), 1):.1f} % of the {pop.sum():,.0f} inhabitants "
-            f"have an APL below 2.5 (under-served, DREES threshold).{eng}"
+        return c.t(
+            "map.subtitle.apl",
+            share=c.pct(low / max(pop.sum(), 1)),
+            pop=c.num(pop.sum()),
+            engine=eng,
         )
     return eng.strip()
 
@@ -485,6 +767,7 @@ def save_map_png(
     metadata: Mapping[str, Any] | None = None,
     dpi: int = 300,
     overwrite: bool = False,
+    lang: str = DEFAULT_LANG,
 ) -> Path:
     """Write :func:`plot_map` as a PNG (A4, ``dpi`` dots per inch), atomically.
 
@@ -497,178 +780,241 @@ def save_map_png(
     if dpi < 50 or dpi > 1200:
         raise ConfigError(f"dpi must be between 50 and 1200, got {dpi}")
     _check_target(path, overwrite, suffix=".png")
-    fig = plot_map(layers, indicator=indicator, dep=dep, epci=epci, metadata=metadata)
+    fig = plot_map(layers, indicator=indicator, dep=dep, epci=epci, metadata=metadata, lang=lang)
     with atomic_file(path, overwrite=overwrite, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, facecolor="white")
     return path
 
 
 # --------------------------------------------------------------------------------------------
-# HTML (folium)
+# HTML (Leaflet, inlined)
 # --------------------------------------------------------------------------------------------
 
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("accessmap.outputs", "templates"),
+    autoescape=False,  # the template inlines scripts and JSON; values are escaped below
+    undefined=jinja2.StrictUndefined,
+)
 
-def _fmt(v: Any, fmt: str = "{:.1f}") -> str:
+
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JavaScript and CSS (images as ``data:`` URIs), from the installed package.
+
+    Raises
+    ------
+    DataNotFoundError
+        ``django-js-lib-leaflet`` is not installed.
+    """
     try:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "–"
-        return fmt.format(v)
-    except (TypeError, ValueError):
-        return html.escape(str(v))
+        base = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
+        js = (base / "leaflet.js").read_text(encoding="utf-8")
+        css = (base / "leaflet.css").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise DataNotFoundError(
+            f"Leaflet not found ({exc}): pip install django-js-lib-leaflet (a dependency of "
+            "accessmap that ships Leaflet's JS and CSS for the offline map)"
+        ) from exc
+
+    def inline(m: re.Match[str]) -> str:
+        data = (base / "images" / m.group(1)).read_bytes()
+        return "url(data:image/png;base64," + base64.b64encode(data).decode("ascii") + ")"
+
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", inline, css)
+    js = js.replace("//# sourceMappingURL=leaflet.js.map", "")
+    return js, css
 
 
-def _legend_html(title: str, classes: tuple[ColourClass, ...], attribution: str) -> str:
-    rows = "".join(
-        f'<div><span style="background:{c.colour};width:14px;height:14px;display:inline-block;'
-        f'margin-right:6px;border:1px solid #777"></span>{html.escape(c.label)}</div>'
-        for c in classes
-    )
-    return (
-        '<div style="position:fixed;bottom:24px;left:12px;z-index:9999;background:white;'
-        "padding:8px 10px;border-radius:4px;box-shadow:0 0 4px #888;font:12px sans-serif;"
-        'max-width:340px">'
-        f"<b>{html.escape(title)}</b>{rows}"
-        f'<div><span style="color:{SITE_COLOUR};font-size:16px">★</span> proposed new centre'
-        '</div><div style="margin-top:6px;font-size:9.5px;color:#444">'
-        f"{html.escape(attribution)}</div></div>"
-    )
+@dataclass
+class WebMap:
+    """An interactive map as one self-contained HTML document.
+
+    Attributes
+    ----------
+    html : str
+        The document (Leaflet, data, legends and search inlined).
+    path : Path or None
+        Where it was written, when it was.
+    """
+
+    html: str
+    path: Path | None = None
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the document to ``path`` (``.html``), atomically."""
+        path = Path(path)
+        _check_target(path, overwrite, suffix=".html")
+        with atomic_file(path, overwrite=overwrite, suffix=".html") as tmp:
+            tmp.write_text(self.html, encoding="utf-8")
+        self.path = path
+        return path
+
+    def _repr_html_(self) -> str:
+        """Shown inline by Jupyter (an iframe: the map's scripts stay in their document)."""
+        doc = escape(self.html, quote=True)
+        return (
+            f'<iframe srcdoc="{doc}" style="width:100%;height:560px;border:1px solid #ccc">'
+            "</iframe>"
+        )
+
+
+def _geojson(df: gpd.GeoDataFrame, props: dict[str, Any], simplify_m: float) -> dict[str, Any]:
+    g = df.geometry.simplify(simplify_m) if simplify_m > 0 else df.geometry
+    g = gpd.GeoSeries(g, crs=df.crs).to_crs("EPSG:4326")
+    g = shapely.transform(g.to_numpy(), lambda xy: np.round(xy, 4))  # ~10 m: display only
+    feats = []
+    keys = list(props)
+    cols = [list(v) for v in props.values()]
+    for i, geom in enumerate(g):
+        if geom is None or geom.is_empty:
+            continue
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": {k: col[i] for k, col in zip(keys, cols, strict=True)},
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _legend(title: str, items: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"title": title, "items": [{"colour": col, "label": lab} for col, lab in items]}
 
 
 def interactive_map(
     layers: Mapping[str, pd.DataFrame],
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
     metadata: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     simplify_m: float = 250.0,
-) -> Path:
-    """Write an interactive HTML map (folium/Leaflet) with popups for communes and EPCI.
+    lang: str = DEFAULT_LANG,
+) -> WebMap:
+    """An offline interactive map (Leaflet inlined) with popups, legends, scale and search.
 
     Layers: communes coloured by time to the nearest GP (popup: population, GPs, time, APL,
-    EPCI), communes by APL class, EPCI by need rank (popup: the ranking figures), proposed
-    sites (popup: rank, people newly covered), département outlines. Geometries are
-    simplified by ``simplify_m`` metres (Douglas-Peucker, topology not kept: display only).
+    EPCI), communes by APL class, EPCI by need rank (popup: the ranking figures and whether
+    the EPCI is on the official list: "no list given" when the run had none), proposed sites
+    (popup: rank, people newly covered), département outlines. Geometries are simplified by
+    ``simplify_m`` metres (Douglas-Peucker, display only).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Write the map there (``.html``); the returned :class:`WebMap` keeps it in ``path``.
 
     Returns
     -------
-    Path
+    WebMap
+        Shown inline in a notebook; ``.save(path)`` writes it.
     """
-    import folium
-
-    path = Path(path)
-    _check_target(path, overwrite, suffix=".html")
+    c = catalogue(lang)
     metadata = metadata or {}
     com = _layer(layers, "communes", ("insee", "nom", "dep", "pop", "time_gp_min"))
-    wgs = "EPSG:4326"
+    time_cls, apl_cls, need_cls = (INDICATORS[k][1] for k in ("time", "apl", "need"))
 
-    def geo(df: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        # simplify in metres, then round lon/lat to 1e-4 degree (about 10 m): a third of the
-        # file size, invisible at the zooms this map is for
-        out = df.copy()
-        out["geometry"] = out.geometry.simplify(simplify_m)
-        out = out.to_crs(wgs)
-        out["geometry"] = shapely.transform(out.geometry.to_numpy(), lambda xy: np.round(xy, 4))
-        return out
+    def col(df: pd.DataFrame, name: str) -> list[Any]:
+        return [_clean(v) for v in df[name]] if name in df.columns else [None] * len(df)
 
-    time_cls = INDICATORS["time"][1]
-    apl_cls = INDICATORS["apl"][1]
-    need_cls = INDICATORS["need"][1]
-    c = com.copy()
-    c["_time_colour"] = _class_colours(c["time_gp_min"], time_cls)
-    if "apl" in c.columns:
-        c["_apl_colour"] = _class_colours(c["apl"], apl_cls)
-    c["_popup"] = [
-        f"<b>{html.escape(str(r['nom']))}</b> ({r['insee']})<br>"
-        f"EPCI: {html.escape(str(r.get('epci_nom', '')))}<br>"
-        f"Population: {_fmt(r['pop'], '{:,.0f}')}<br>"
-        f"GPs in the commune: {_fmt(r.get('gp_count'), '{:.0f}')}<br>"
-        f"Car time to nearest GP: <b>{_fmt(r['time_gp_min'])} min</b><br>"
-        f"APL: {_fmt(r.get('apl'), '{:.2f}')} ({html.escape(str(r.get('apl_class', '–')))})<br>"
-        f"Time to emergency care: {_fmt(r.get('time_emergency_min'))} min"
-        for _, r in c.iterrows()
-    ]
-    cg = geo(c[[k for k in c.columns if k.startswith("_") or k in ("nom", "geometry")]])
-    bounds = cg.total_bounds
-    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-
-    def add(gdf: gpd.GeoDataFrame, name: str, colour_col: str, show: bool, weight: float) -> None:
-        folium.GeoJson(
-            gdf[[colour_col, "_popup", "geometry"]].to_json(),
-            name=name,
-            show=show,
-            style_function=lambda f: {
-                "fillColor": f["properties"][colour_col],
-                "color": "#ffffff",
-                "weight": weight,
-                "fillOpacity": 0.8,
-            },
-            highlight_function=lambda f: {"weight": 2, "color": "#000000"},
-            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False),
-            tooltip=None,
-        ).add_to(m)
-
-    add(cg, "Communes: car time to nearest GP", "_time_colour", True, 0.3)
-    if "_apl_colour" in cg.columns:
-        # short popups on the second commune layer keep the file small
-        short = [
-            f"<b>{html.escape(str(n))}</b><br>APL {_fmt(a, '{:.2f}')}"
-            for n, a in zip(c["nom"], c["apl"], strict=True)
-        ]
-        add(cg.assign(_popup=short), "Communes: APL class", "_apl_colour", False, 0.3)
-    ep = layers.get("epci_scores")
-    if isinstance(ep, gpd.GeoDataFrame) and "need_rank" in ep.columns:
-        e = ep.copy()
-        e["_need_colour"] = _class_colours(e["need_rank"], need_cls)
-        e["_popup"] = [
-            f"<b>{html.escape(str(r.get('epci_nom', r['epci_siren'])))}</b> "
-            f"({r['epci_siren']})<br>Need rank: <b>{_fmt(r['need_rank'], '{:.0f}')}</b>"
-            f" of {len(e)}<br>Population: {_fmt(r.get('pop'), '{:,.0f}')}<br>"
-            f"Beyond 15 min: {_fmt(100 * float(r.get('share_beyond_15', np.nan)))} %<br>"
-            f"Mean time to GP: {_fmt(r.get('mean_time_min'))} min<br>"
-            f"APL: {_fmt(r.get('apl'), '{:.2f}')}<br>"
-            f"Official priority: {'yes' if bool(r.get('official_priority', False)) else 'no'}"
-            for _, r in e.iterrows()
-        ]
-        add(
-            geo(e[["_need_colour", "_popup", "geometry"]]),
-            "EPCI: need rank",
-            "_need_colour",
-            False,
-            1.0,
+    props: dict[str, Any] = {
+        "insee": col(com, "insee"),
+        "nom": col(com, "nom"),
+        "epci": col(com, "epci_nom"),
+        "pop": col(com, "pop"),
+        "gps": col(com, "gp_count"),
+        "t": col(com, "time_gp_min"),
+        "apl": col(com, "apl"),
+        "aplc": col(com, "apl_class"),
+        "te": col(com, "time_emergency_min"),
+        "ct": _class_colours(com["time_gp_min"], time_cls),
+    }
+    if "apl" in com.columns:
+        props["ca"] = _class_colours(com["apl"], apl_cls)
+    data: dict[str, Any] = {"communes": _geojson(com, props, simplify_m)}
+    legends = {"time": _legend(c.t("map.legend.time"), [(k.colour, k.label) for k in time_cls])}
+    if "apl" in com.columns:
+        legends["apl"] = _legend(
+            c.t("map.legend.apl"),
+            [(k.colour, _class_label(c, "apl", i, k)) for i, k in enumerate(apl_cls)],
         )
-    deps = geo(com.dissolve(by="dep")[["geometry"]].reset_index())
-    folium.GeoJson(
-        deps.to_json(),
-        name="Départements",
-        style_function=lambda f: {"fill": False, "color": OUTLINE_COLOUR, "weight": 2},
-        interactive=False,
-    ).add_to(m)
+    ep = layers.get("epci_scores")
+    has_list = False
+    if isinstance(ep, gpd.GeoDataFrame) and "need_rank" in ep.columns:
+        e = _zone_geometries(ep.to_crs(WORKING_CRS), com)
+        params = metadata.get("parameters") or {}
+        has_list = bool(params.get("priority")) or (
+            "official_priority" in e.columns and bool(e["official_priority"].astype(bool).any())
+        )
+        official = [
+            None if not has_list else bool(v)
+            for v in (
+                e["official_priority"] if "official_priority" in e.columns else [False] * len(e)
+            )
+        ]
+        eprops = {
+            "id": col(e, "epci_siren"),
+            "nom": col(e, "epci_nom"),
+            "rank": col(e, "need_rank"),
+            "pop": col(e, "pop"),
+            "sb": col(e, "share_beyond_15"),
+            "mt": col(e, "mean_time_min"),
+            "apl": col(e, "apl"),
+            "off": official,
+            "cn": _class_colours(e["need_rank"], need_cls),
+        }
+        data["epci"] = _geojson(e, eprops, simplify_m)
+        legends["need"] = _legend(
+            c.t("map.legend.need"),
+            [(k.colour, _class_label(c, "need", i, k)) for i, k in enumerate(need_cls)],
+        )
+    deps = departement_outlines(com).reset_index()
+    data["deps"] = _geojson(
+        deps, {"dep": col(deps, "dep"), "nom": col(deps, "dep_nom")}, simplify_m
+    )
     sites = layers.get("sites")
     if isinstance(sites, gpd.GeoDataFrame) and len(sites):
-        fg = folium.FeatureGroup(name="Proposed new centres")
-        for _, r in sites.to_crs(wgs).iterrows():
-            folium.Marker(
-                [r.geometry.y, r.geometry.x],
-                icon=folium.DivIcon(
-                    html=f'<div style="color:{SITE_COLOUR};font:bold 13px sans-serif;'
-                    f'text-shadow:0 0 3px #fff">★{int(r["rank"])}</div>'
-                ),
-                popup=folium.Popup(
-                    f"<b>Proposed centre #{int(r['rank'])}</b><br>"
-                    f"{html.escape(str(r.get('nom', '')))} ({r.get('insee', '')})<br>"
-                    f"People newly within 15 min: <b>{_fmt(r['gain_pop'], '{:,.0f}')}</b><br>"
-                    f"Cumulative: {_fmt(r.get('cumulative_pop'), '{:,.0f}')}",
-                    max_width=300,
-                ),
-            ).add_to(fg)
-        fg.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    root: Any = m.get_root()
-    att = attribution_text(layers, metadata)
-    root.html.add_child(folium.Element(_legend_html(INDICATORS["time"][2], time_cls, att)))
-    title = "accessmap — car time to the nearest GP"
-    root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
-    with atomic_file(path, overwrite=overwrite, suffix=".html") as tmp:
-        m.save(str(tmp))
-    return path
+        s = sites.to_crs("EPSG:4326")
+        data["sites"] = [
+            {
+                "rank": int(r["rank"]),
+                "nom": str(r.get("nom", "")),
+                "insee": str(r.get("insee", "")),
+                "gain": _clean(r["gain_pop"]),
+                "cum": _clean(r.get("cumulative_pop")),
+                "lat": round(r.geometry.y, 5),
+                "lon": round(r.geometry.x, 5),
+            }
+            for _, r in s.iterrows()
+        ]
+        legends["sites"] = _legend(c.t("web.layer.sites"), [(SITE_COLOUR, "★ " + c.t("map.site"))])
+    js, css = leaflet_assets()
+    words = {k.removeprefix("web."): v for k, v in c.messages.items() if k.startswith("web.")}
+    words["yes"], words["no"], words["no_list"] = (
+        c.t("value.yes"),
+        c.t("value.no"),
+        c.t("value.none_list"),
+    )
+    html = _ENV.get_template("webmap.html.j2").render(
+        lang=lang,
+        title=escape(c.t("web.title")),
+        leaflet_js=js,
+        leaflet_css=css,
+        data=json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/"),
+        legends=json.dumps(legends, ensure_ascii=False).replace("</", "<\\/"),
+        words=json.dumps(words, ensure_ascii=False).replace("</", "<\\/"),
+        decimal="," if lang == "fr" else ".",
+        group="\u202f" if lang == "fr" else ",",
+        attribution=escape(attribution_text(layers, metadata)),
+    )
+    wm = WebMap(html)
+    if path is not None:
+        wm.save(path, overwrite=overwrite)
+    return wm

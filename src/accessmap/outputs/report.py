@@ -1,25 +1,27 @@
-"""A self-contained HTML report a regional health planner can forward as is.
+"""The report a regional health planner forwards as is: HTML and A4 PDF, French by default.
 
-One file, no external resources: the maps and the siting curve are PNG images embedded as
-base64 ``data:`` URIs, the styles are inline. Sections:
+One jinja2 template (``templates/report.html.j2``) is rendered from one context
+(:func:`report_context`); every text comes from the language catalogue
+(:mod:`accessmap.outputs.i18n`) and every figure from the layers, tables and run summary
+that ``accessmap score`` wrote into the GeoPackage. **Nothing is recomputed**: the
+département table is the ``departements`` table, the region row the ``region`` table, the
+agreement with an official list the ``agreement`` table (or, for a list given only to
+``accessmap report --priority``, :func:`accessmap.scoring.agreement`, the function the score
+run uses), so the report says what the CLI printed. Tables another stage adds later (an
+official APL comparison, new siting columns) are shown when present.
 
-1. headline figures (share of the population beyond the target time, by département);
-2. maps (time to the nearest GP, APL, EPCI need rank) with the proposed sites;
-3. the EPCI ranking (the ``top_n`` most in need);
-4. the siting of new centres: the curve of people newly covered against the number of new
-   centres, and the site list;
-5. agreement with the official priority list, when one was given;
-6. methods and data: sources with licences and attribution, engine, speeds, thresholds,
-   and the assumptions that matter.
+Sections: a plain-language summary (five or six sentences), a caveats box (engine and its
+coverage, supply year and head counts, border treatment), headline cards (a good-news figure
+is not coloured as an alarm), maps, EPCI ranking, siting, agreement, methods with the run
+parameters as a readable table, an appendix on the Gini and Palma indices.
 
-Figures are recomputed from the ``communes`` layer (population-weighted), so the report
-agrees with the GeoPackage it was built from.
+The HTML is one self-contained file (maps as base64 PNG, inline CSS, no script). The PDF is
+the same template printed by weasyprint (A4, CSS paged media, page numbers).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import logging
 import os
@@ -28,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -36,6 +39,7 @@ from matplotlib.figure import Figure
 from accessmap.errors import ConfigError
 from accessmap.outputs.atomic import atomic_file
 from accessmap.outputs.atomic import check_target as _check_target
+from accessmap.outputs.i18n import DEFAULT_LANG, Catalogue, catalogue
 from accessmap.outputs.maps import (
     _layer,
     attribution_text,
@@ -43,44 +47,31 @@ from accessmap.outputs.maps import (
     plot_map,
     uses_road_network,
 )
-from accessmap.outputs.styles import SITE_COLOUR, TIME_CLASSES
-from accessmap.scoring import DEFAULT_CRITERIA
+from accessmap.outputs.styles import SITE_COLOUR
+from accessmap.scoring import DEFAULT_CRITERIA, agreement
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["build_report", "departement_table", "priority_agreement", "write_report"]
+__all__ = [
+    "agreement_table",
+    "build_report",
+    "report_context",
+    "write_report",
+    "write_report_pdf",
+]
 
-_CSS = """
-body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:1100px;margin:24px auto;
-color:#222;line-height:1.45;padding:0 16px}
-h1{font-size:26px;margin-bottom:4px}h2{font-size:20px;border-bottom:2px solid #1a9850;
-padding-bottom:3px;margin-top:34px}h3{font-size:16px}
-.sub{color:#555;margin-top:0}.cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
-.card{flex:1 1 180px;background:#f4f7f4;border-left:5px solid #1a9850;padding:10px 14px}
-.card.alert{border-left-color:#f46d43;background:#fdf3ee}
-.card .v{font-size:26px;font-weight:bold}.card .l{font-size:13px;color:#444}
-table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0}
-th,td{border-bottom:1px solid #ddd;padding:4px 6px;text-align:right}
-th{background:#eef2ee}td.t,th.t{text-align:left}tr.hl td{background:#fff4d6}
-img{max-width:100%;border:1px solid #ccc}.note{font-size:12.5px;color:#555}
-.bar{display:inline-block;height:10px;background:#f46d43;vertical-align:middle}
-footer{margin-top:40px;font-size:12px;color:#555;border-top:1px solid #ccc;padding-top:8px}
-@media print{h2{page-break-before:auto}img{page-break-inside:avoid}}
-"""
+#: A headline share below this is good news (blue card), above ALERT_SHARE an alarm (red);
+#: in between neutral grey. Presentation thresholds, an assumption (no official scale).
+GOOD_SHARE = 0.01
+ALERT_SHARE = 0.05
 
-
-def _e(x: Any) -> str:
-    return html.escape(str(x))
-
-
-def _pct(x: float) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
-
-
-def _num(x: float, digits: int = 0) -> str:
-    if x is None or not np.isfinite(float(x)):
-        return "–"
-    return f"{float(x):,.{digits}f}".replace(",", " ")
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("accessmap.outputs", "templates"),
+    autoescape=True,
+    trim_blocks=False,
+    lstrip_blocks=False,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 def _png(fig: Figure, *, dpi: int) -> str:
@@ -90,142 +81,126 @@ def _png(fig: Figure, *, dpi: int) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def departement_table(communes: pd.DataFrame, *, threshold_min: float = 15.0) -> pd.DataFrame:
-    """Population-weighted access figures by département, plus a region total row.
-
-    Columns: ``dep, dep_nom, pop, pop_beyond, share_beyond, mean_time_min,
-    share_apl_below_2_5`` (APL column only when ``apl`` is present). Communes with an
-    unknown time count as beyond the target (assumption: unreachable = not covered).
-
-    Examples
-    --------
-    >>> t = departement_table(communes)  # doctest: +SKIP
-    """
-    c = pd.DataFrame(communes.drop(columns="geometry", errors="ignore"))
-    t = c["time_gp_min"].astype(float)
-    pop = c["pop"].astype(float)
-    c = c.assign(
-        _beyond=np.where(~(t <= threshold_min), pop, 0.0),
-        _pt=np.where(t.notna(), t * pop, 0.0),
-        _pk=np.where(t.notna(), pop, 0.0),
-    )
-    has_apl = "apl" in c.columns
-    if has_apl:
-        c["_low"] = np.where(c["apl"].astype(float) < 2.5, pop, 0.0)
-    if "dep_nom" not in c.columns:
-        c["dep_nom"] = ""
-    g = c.groupby(["dep", "dep_nom"], as_index=False).sum(numeric_only=True)
-    g.loc[len(g)] = {**g.sum(numeric_only=True).to_dict(), "dep": "", "dep_nom": "Total"}
-    out = pd.DataFrame(
-        {
-            "dep": g["dep"],
-            "dep_nom": g["dep_nom"],
-            "pop": g["pop"],
-            "pop_beyond": g["_beyond"],
-            "share_beyond": g["_beyond"] / g["pop"].where(g["pop"] > 0),
-            "mean_time_min": g["_pt"] / g["_pk"].where(g["_pk"] > 0),
-        }
-    )
-    if has_apl:
-        out["share_apl_below_2_5"] = g["_low"] / g["pop"].where(g["pop"] > 0)
-    return out
-
-
-def priority_agreement(
-    epci_scores: pd.DataFrame, official: Iterable[str], *, top_n: int | None = None
-) -> dict[str, Any]:
-    """Compare our need ranking with an official list of priority EPCI.
-
-    Parameters
-    ----------
-    epci_scores : DataFrame
-        Needs ``epci_siren`` and ``need_rank`` (1 = most in need).
-    official : iterable of str
-        SIREN codes of the official priority EPCI.
-    top_n : int, optional
-        Size of our list compared with it; default the size of the official list.
-
-    Returns
-    -------
-    dict
-        ``n_official, top_n, n_common, precision`` (share of our top list that is official),
-        ``recall`` (share of the official list in our top list), ``jaccard``,
-        ``median_rank_official``, ``missed`` (official EPCI outside our top list, with their
-        rank) and ``unknown`` (official codes not in the results).
-
-    Examples
-    --------
-    >>> scores = pd.DataFrame({"epci_siren": ["a", "b", "c", "d"], "need_rank": [1, 2, 3, 4]})
-    >>> r = priority_agreement(scores, ["a", "c"])
-    >>> r["n_common"], r["precision"], r["recall"]
-    (1, 0.5, 0.5)
-    """
-    off = [str(x) for x in official]
-    if not off:
-        raise ConfigError("the official priority list is empty: give at least one EPCI SIREN")
-    top_n = len(off) if top_n is None else int(top_n)
-    if top_n < 1:
-        raise ConfigError(f"top_n must be >= 1, got {top_n}")
-    ranks = pd.Series(
-        epci_scores["need_rank"].to_numpy(dtype=float), index=epci_scores["epci_siren"].astype(str)
-    )
-    known = [x for x in off if x in ranks.index]
-    top = set(ranks[ranks <= top_n].index)
-    common = top & set(known)
-    union = top | set(off)
-    return {
-        "n_official": len(off),
-        "top_n": top_n,
-        "n_common": len(common),
-        "precision": len(common) / max(len(top), 1),
-        "recall": len(common) / len(off),
-        "jaccard": len(common) / max(len(union), 1),
-        "median_rank_official": float(np.median(ranks[known])) if known else float("nan"),
-        "missed": sorted(
-            ((x, float(ranks[x])) for x in known if x not in top), key=lambda kv: kv[1]
-        ),
-        "unknown": [x for x in off if x not in ranks.index],
-    }
+def _tone(share: float) -> str:
+    if not np.isfinite(share):
+        return ""
+    return "good" if share < GOOD_SHARE else ("alert" if share >= ALERT_SHARE else "")
 
 
 def _table(
-    df: pd.DataFrame, columns: Sequence[tuple[str, str, Any]], *, highlight: pd.Series | None = None
+    headers: Sequence[tuple[str, str]], rows: list[list[Any]], highlight: list[bool] | None = None
+) -> dict[str, Any]:
+    """Generic table for the template: headers ``(label, "l"|"r")`` and formatted cells."""
+    return {
+        "headers": [{"label": lab, "align": al} for lab, al in headers],
+        "rows": rows,
+        "highlight": highlight or [],
+    }
+
+
+def _frame(layers: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
+    df = layers.get(name)
+    if not isinstance(df, pd.DataFrame) or df.empty or not len(df.columns):
+        return None
+    return pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+
+
+def agreement_table(
+    epci_scores: pd.DataFrame, official: Iterable[str], *, top_n: int = 28
+) -> pd.DataFrame:
+    """The ``agreement`` table of a score run for an official list given after the run.
+
+    Same rows and ``status`` (``hit``, ``missed``, ``ours only``) as the table
+    ``accessmap score --priority`` writes (:mod:`accessmap.pipeline.zones`), from
+    :func:`accessmap.scoring.agreement`, so the report and the CLI agree.
+
+    Raises
+    ------
+    ConfigError, UnknownCodeError
+        Empty list; none of the codes is an EPCI of the run.
+    """
+    off = [str(x) for x in official]
+    agr = agreement(epci_scores, off, top_n=top_n)  # validates the list
+    ids = epci_scores["epci_siren"].astype(str)
+    in_top = epci_scores["need_rank"] <= top_n
+    is_off = ids.isin(off)
+    t = pd.DataFrame(epci_scores[in_top | is_off].drop(columns="geometry", errors="ignore"))
+    status = np.where(
+        t["epci_siren"].astype(str).isin(agr.hits),
+        "hit",
+        np.where(t["epci_siren"].astype(str).isin(off), "missed", "ours only"),
+    )
+    t.insert(0, "status", status)
+    return t.reset_index(drop=True)
+
+
+def _agreement_figures(table: pd.DataFrame) -> dict[str, Any]:
+    st = table["status"].astype(str)
+    hit, missed, ours = (
+        int((st == "hit").sum()),
+        int((st == "missed").sum()),
+        int((st == "ours only").sum()),
+    )
+    return {
+        "hit": hit,
+        "n_official": hit + missed,
+        "recall": hit / max(hit + missed, 1),
+        "precision": hit / max(hit + ours, 1),
+    }
+
+
+def _criteria_text(c: Catalogue, metadata: Mapping[str, Any]) -> str:
+    total = sum(float(getattr(cr, "weight", 0)) for cr in DEFAULT_CRITERIA) or 1.0
+    items = [
+        c.t("methods.criterion", name=cr.column, weight=c.num(float(cr.weight) / total, 2))
+        for cr in DEFAULT_CRITERIA
+    ]
+    return "; ".join(items)
+
+
+def _param_value(c: Catalogue, key: str, v: Any) -> str:
+    if isinstance(v, bool):
+        return c.t("value.yes" if v else "value.no")
+    if v is None or v == "" or v == [] or v == ():
+        return c.t("value.none_list" if key == "priority" else "value.none")
+    if isinstance(v, list | tuple):
+        return ", ".join(_param_value(c, key, x) for x in v)
+    if isinstance(v, float):
+        return c.num(v, 0 if v == int(v) else 2)
+    if isinstance(v, int):
+        return c.num(v)
+    return str(v)
+
+
+def _site_name(r: pd.Series) -> str:
+    """``Commune (dep)``: the site's ``label`` column when written, else name and code."""
+    if "label" in r.index and isinstance(r["label"], str) and r["label"]:
+        return r["label"]
+    dep = r.get("dep_nom") or r.get("dep") or ""
+    return f"{r.get('nom', '')} ({dep})" if dep else str(r.get("nom", ""))
+
+
+def _siting_curve_png(
+    c: Catalogue, curve: pd.DataFrame, total_beyond: float, thr: float, objective: str = "coverage"
 ) -> str:
-    head = "".join(
-        f'<th class="{"t" if fmt is None else ""}">{_e(label)}</th>' for _, label, fmt in columns
+    """The gain of each added centre (bars) and the cumulative gain (line), in the unit of
+    the run's objective (people lifted above APL 2.5, or people newly within the target)."""
+    lifted = objective == "apl" and {"lifted_pop", "cumulative_lifted_pop"} <= set(curve.columns)
+    gain_col, cum_col = (
+        ("lifted_pop", "cumulative_lifted_pop") if lifted else ("gain_pop", "cumulative_pop")
     )
-    rows = []
-    for i, (_, r) in enumerate(df.iterrows()):
-        cells = []
-        for col, _, fmt in columns:
-            v = r.get(col)
-            if fmt is None:
-                cells.append(f'<td class="t">{_e("" if v is None else v)}</td>')
-            else:
-                cells.append(f"<td>{fmt(v)}</td>")
-        cls = ' class="hl"' if highlight is not None and bool(highlight.iloc[i]) else ""
-        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _siting_curve_png(sites: pd.DataFrame, total_beyond: float) -> str:
-    fig = Figure(figsize=(7.5, 3.6))
+    fig = Figure(figsize=(7.5, 3.4))
     ax = fig.add_subplot(1, 1, 1)
-    k = np.concatenate([[0], sites["rank"].to_numpy(dtype=float)])
-    cum = np.concatenate([[0], sites["cumulative_pop"].to_numpy(dtype=float)])
-    ax.plot(k, cum, "-o", color=SITE_COLOUR, ms=4)
-    ax.bar(
-        sites["rank"],
-        sites["gain_pop"],
-        color="#c9a3e0",
-        width=0.6,
-        label="people newly covered by this centre",
-    )
-    ax.set_xlabel("number of new health centres (greedy order)")
-    ax.set_ylabel("people newly within 15 min")
+    k = np.concatenate([[0], curve["rank"].to_numpy(dtype=float)])
+    cum = np.concatenate([[0], curve[cum_col].to_numpy(dtype=float)])
+    ax.bar(curve["rank"], curve[gain_col], color="#b2abd2", width=0.6, label=c.t("sites.curve_bar"))
+    ax.plot(k, cum, "-o", color=SITE_COLOUR, ms=4, label=c.t("sites.curve_cum"))
+    ax.set_xlabel(c.t("sites.curve_x"))
+    ax.set_ylabel(c.t("sites.curve_y_apl") if lifted else c.t("sites.curve_y", thr=f"{thr:g}"))
     ax.set_xticks(k)
+    ax.yaxis.set_major_formatter(lambda y, _pos: c.num(y))
     ax.grid(alpha=0.3)
-    if total_beyond > 0:
+    if total_beyond > 0 and not lifted:
 
         def to_pct(y: Any) -> Any:
             return 100 * np.asarray(y, dtype=float) / total_beyond
@@ -234,73 +209,615 @@ def _siting_curve_png(sites: pd.DataFrame, total_beyond: float) -> str:
             return np.asarray(p, dtype=float) * total_beyond / 100
 
         ax2 = ax.secondary_yaxis("right", functions=(to_pct, from_pct))
-        ax2.set_ylabel("% of people beyond 15 min")
-    ax.plot([], [], "-o", color=SITE_COLOUR, label="cumulative")
+        ax2.set_ylabel(c.t("sites.curve_y2", thr=f"{thr:g}"))
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
     return _png(fig, dpi=130)
 
 
-def _sources_html(metadata: Mapping[str, Any], road: bool) -> str:
-    items = []
-    for s in metadata.get("sources") or []:
-        if not isinstance(s, Mapping):
-            items.append(f"<li>{_e(s)}</li>")
-            continue
-        name = s.get("title") or s.get("description") or s.get("name") or ""
-        pub = s.get("publisher", "")
-        lic = s.get("licence") or s.get("license") or ""
-        att = s.get("attribution", "")
-        items.append(
-            f"<li><b>{_e(name)}</b>{' — ' + _e(pub) if pub else ''}"
-            f"{'; licence: ' + _e(lic) if lic else ''}"
-            f"{'; attribution: “' + _e(att) + '”' if att else ''}</li>"
-        )
-    if not items:
-        items.append(
-            "<li>Communes, EPCI and populations: IGN ADMIN EXPRESS, INSEE populations "
-            "légales 2023 and census RP 2021 (Licence Ouverte / Etalab 2.0)</li>"
-            "<li>GPs: INSEE, Base permanente des équipements 2019, type D201 "
-            "(Licence Ouverte / Etalab 2.0)</li>"
-        )
-    if road:
-        items.append("<li>Road network: © OpenStreetMap contributors, ODbL 1.0</li>")
-    return "<ul>" + "".join(items) + "</ul>"
+def _dep_phrase(c: Catalogue, deps: pd.DataFrame, sb: str) -> str:
+    d = deps.sort_values(sb, ascending=False)
+    d = d[d[sb] > 0]
+    if len(d) < 2:
+        return ""
+    a, b = d.iloc[0], d.iloc[1]
+    return c.t(
+        "summary.beyond_where",
+        first=a["dep_nom"],
+        share1=c.pct(a[sb]),
+        second=b["dep_nom"],
+        share2=c.pct(b[sb]),
+    )
 
 
-def _criteria_text(metadata: Mapping[str, Any]) -> str:
-    """The need-score criteria and weights (run metadata, else scoring.DEFAULT_CRITERIA)."""
-    crit = metadata.get("criteria")
-    items: list[str] = []
-    if isinstance(crit, list | tuple):
-        for c in crit:
-            if isinstance(c, Mapping):
-                items.append(
-                    f"{c.get('name', c.get('column', ''))} (weight {float(c.get('weight', 0)):.2f})"
-                )
-    if not items:
-        total = sum(float(getattr(c, "weight", 0)) for c in DEFAULT_CRITERIA) or 1.0
-        items = [
-            f"{_e(c.column)} ({'lower' if c.direction == 'lower_is_worse' else 'higher'} = "
-            f"more need, weight {float(c.weight) / total:.2f})"
-            for c in DEFAULT_CRITERIA
+def _driver(c: Catalogue, row: pd.Series) -> str:
+    """The criterion that weighs most in an EPCI's need (highest scaled score)."""
+    cols = [k for k in row.index if str(k).startswith("score_") and c.has(f"driver.{k}")]
+    vals = {k: float(row[k]) for k in cols if pd.notna(row[k])}
+    return c.t(f"driver.{max(vals, key=lambda k: vals[k])}") if vals else ""
+
+
+def _engine_caveat(c: Catalogue, s: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    by = {str(k): int(v) for k, v in (s.get("communes_by_engine") or {}).items()}
+    n = int(s.get("communes") or sum(by.values()))
+    n_road = sum(v for k, v in by.items() if k != "crow-fly")
+    n_crow = by.get("crow-fly", n - n_road)
+    crow = meta.get("crow_fly") or {}
+    params = meta.get("parameters") or {}
+    if n_road == 0:
+        return c.t(
+            "caveat.engine_crow",
+            n_crow=c.num(n_crow),
+            n=c.num(n),
+            detour=c.num(crow.get("detour_factor", 1.4), 1),
+            speed=c.num(crow.get("speed_kmh", 60)),
+        )
+    rest = c.t("caveat.engine_road_rest", n_crow=c.num(n_crow)) if n_crow else ""
+    net = meta.get("road_network") or s.get("road_network") or {}
+    key = (
+        "caveat.engine_tm"
+        if str(net.get("format", "")) == "travelmapping"
+        else ("caveat.engine_road")
+    )
+    profile = net.get("profile") or net.get("speed_model") or params.get("profile", "osrm-car")
+    if not isinstance(profile, str):
+        profile = str(profile.get("name", "")) if isinstance(profile, Mapping) else str(profile)
+    if profile.startswith("{"):  # a speed model written as text: keep its name
+        profile = profile.split("'name': '")[-1].split("'")[0]
+    return c.t(key, n_road=c.num(n_road), n=c.num(n), profile=profile, rest=rest)
+
+
+def _border_caveat(c: Catalogue, s: Mapping[str, Any]) -> str:
+    km = float(s.get("border_km") or 0.0)
+    n = int(s.get("border_context_communes") or 0)
+    if km > 0 and n > 0:
+        return c.t("caveat.border_context", km=c.num(km), n=c.num(n))
+    return c.t("caveat.border")
+
+
+def _supply_year(meta: Mapping[str, Any]) -> str:
+    supply = str((meta.get("parameters") or {}).get("supply", "bpe2019"))
+    digits = "".join(ch for ch in supply if ch.isdigit())
+    return digits[:4] if len(digits) >= 4 else supply
+
+
+def report_context(
+    layers: Mapping[str, pd.DataFrame],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    official: Iterable[str] | None = None,
+    top_n: int = 28,
+    lang: str = DEFAULT_LANG,
+    include_maps: bool = True,
+    map_dpi: int = 110,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Everything the report template shows, formatted in ``lang``.
+
+    Parameters
+    ----------
+    layers : mapping of str to (Geo)DataFrame
+        Layers and tables of a score run (:func:`accessmap.outputs.geopackage.read_geopackage`
+        or :func:`~accessmap.outputs.geopackage.layers_of` a ``ScoreResult``): ``communes``,
+        ``epci_scores``, ``sites``, ``departements``, ``region``, ``siting_curve``, and when
+        present ``agreement``, ``what_if``, ``sensitivity``, ``apl_agreement``.
+    metadata : mapping, optional
+        Run metadata; its ``summary`` holds the headline figures the CLI printed.
+    official : iterable of str, optional
+        Official priority EPCI given after the run (``accessmap report --priority``); default:
+        the run's own ``agreement`` table.
+    top_n : int, default 28
+        Rows of the EPCI ranking shown (28 = the ARS Occitanie priority EPCI, 2025).
+    lang : {"fr", "en"}, default "fr"
+    include_maps : bool, default True
+        Draw the three maps (about a second each).
+    map_dpi : int, default 110
+        Resolution of the embedded maps.
+    title : str, optional
+
+    Returns
+    -------
+    dict
+        The template context.
+    """
+    c = catalogue(lang)
+    meta = dict(metadata or {})
+    s = dict(meta.get("summary") or {})
+    params = dict(meta.get("parameters") or {})
+    com = _layer(layers, "communes", ("insee", "dep", "pop", "time_gp_min"))
+    ep = _frame(layers, "epci_scores")
+    sites = _frame(layers, "sites")
+    deps = _frame(layers, "departements")
+    region = _frame(layers, "region")
+    curve = _frame(layers, "siting_curve")
+    thr = float(s.get("threshold_min") or params.get("threshold_min") or 15.0)
+    sb, pb = f"share_beyond_{thr:g}", f"pop_beyond_{thr:g}"
+    area = str(s.get("area") or meta.get("area") or "Occitanie")
+    when = str(meta.get("created") or meta.get("written") or "")[:10] or (
+        datetime.now(UTC).date().isoformat()
+    )
+    version = str(meta.get("version") or meta.get("accessmap_version") or "")
+    pop_total = float(s.get("population") or com["pop"].sum())
+    share_beyond = float(s.get("share_beyond_target", np.nan))
+    pop_beyond = float(s.get("pop_beyond_target", np.nan))
+    if region is not None and sb in region.columns:  # the region table wins when written
+        share_beyond, pop_beyond = float(region[sb].iloc[0]), float(region[pb].iloc[0])
+    mean_time = float(s.get("mean_time_min", np.nan))
+    if region is not None and "mean_time_min" in region.columns:
+        mean_time = float(region["mean_time_min"].iloc[0])
+    k_sites = len(sites) if sites is not None else 0
+    objective = (
+        str(sites["objective"].iloc[0])
+        if k_sites and sites is not None and ("objective" in sites.columns)
+        else str(params.get("objective") or "coverage")
+    )
+    if curve is not None and "objective" in curve.columns:  # one curve per objective
+        curve = curve[curve["objective"].astype(str) == objective]
+    srt = sites.sort_values("rank") if k_sites and sites is not None else None
+    new_cov = float(srt["cumulative_pop"].iloc[-1]) if srt is not None else 0.0
+    lifted = (
+        float(srt["cumulative_lifted_pop"].iloc[-1])
+        if srt is not None and "cumulative_lifted_pop" in srt.columns
+        else np.nan
+    )
+    doctors = (
+        float(srt["doctors"].iloc[0]) if srt is not None and "doctors" in srt.columns else np.nan
+    )
+    thr_s = f"{thr:g}"
+
+    # agreement: the run's table, or a list given to the report
+    agr_t: pd.DataFrame | None = _frame(layers, "agreement")
+    run_top = int(params.get("top_n") or 28)
+    if official is not None and ep is not None:
+        agr_t = agreement_table(ep, official, top_n=run_top)
+    if agr_t is not None and "status" not in agr_t.columns:
+        agr_t = None
+
+    # --- summary sentences ------------------------------------------------------------
+    summary: list[str] = []
+    if pop_beyond > 0:
+        where = _dep_phrase(c, deps, sb) if deps is not None and sb in deps.columns else ""
+        summary.append(
+            c.t(
+                "summary.beyond",
+                share=c.pct(share_beyond),
+                area=area,
+                pop=c.num(pop_beyond),
+                total=c.num(pop_total),
+                thr=thr_s,
+                where=where,
+            )
+        )
+    else:
+        summary.append(c.t("summary.beyond_none", area=area, thr=thr_s))
+    summary.append(c.t("summary.mean", mean=c.minutes(mean_time)))
+    if "share_apl_below_2_5" in s:
+        apl_s = c.t(
+            "summary.apl",
+            share_low=c.pct(s["share_apl_below_2_5"]),
+            share_fragile=c.pct(s.get("share_apl_below_4")),
+        )
+        off_apl = s.get("apl_agreement") if isinstance(s.get("apl_agreement"), Mapping) else None
+        if off_apl and "correlation" in off_apl:
+            apl_s += " " + c.t(
+                "summary.apl_official",
+                corr=c.num(off_apl["correlation"], 2),
+                n=c.num(off_apl.get("n", off_apl.get("communes", 0))),
+            )
+        elif _frame(layers, "apl_agreement") is None:
+            apl_s += " " + c.t("summary.apl_no_official")
+        summary.append(apl_s)
+    if ep is not None and "need_rank" in ep.columns and len(ep) >= 3:
+        top3 = ep.sort_values("need_rank").head(3)
+        kw: dict[str, str] = {}
+        for i, (_, r) in enumerate(top3.iterrows(), start=1):
+            kw[f"e{i}"] = str(r.get("epci_nom", r["epci_siren"]))
+            kw[f"d{i}"] = _driver(c, r)
+        summary.append(c.t("summary.epci", **kw))
+    if srt is not None:
+        first = srt.iloc[0]
+        share_new = new_cov / pop_beyond if pop_beyond > 0 else np.nan
+        key = (
+            "summary.sites_apl"
+            if objective == "apl" and np.isfinite(lifted)
+            else (
+                "summary.sites_time"
+                if objective == "time" and "mean_time_min" in srt.columns
+                else "summary.sites"
+            )
+        )
+        summary.append(
+            c.t(
+                key,
+                k=k_sites,
+                gain=c.num(new_cov),
+                thr=thr_s,
+                share=c.pct(share_new, 0),
+                site1=_site_name(first),
+                gain1=c.num(first["gain_pop"]),
+                lifted=c.num(lifted),
+                lifted1=c.num(first.get("lifted_pop")),
+                doctors=c.num(doctors),
+                mean_before=c.minutes(mean_time, 2),
+                mean_after=c.minutes(
+                    srt["mean_time_min"].iloc[-1] if "mean_time_min" in srt.columns else np.nan, 2
+                ),
+            )
+        )
+    else:
+        summary.append(c.t("summary.sites_none"))
+    if agr_t is not None:
+        a = _agreement_figures(agr_t)
+        summary.append(
+            c.t(
+                "summary.agreement",
+                hit=a["hit"],
+                n_official=a["n_official"],
+                top=run_top,
+                recall=c.pct(a["recall"], 0),
+                precision=c.pct(a["precision"], 0),
+            )
+        )
+    else:
+        summary.append(c.t("summary.no_list"))
+
+    # --- caveats ------------------------------------------------------------------------
+    caveats = [
+        _engine_caveat(c, s, meta),
+        c.t(
+            "caveat.supply",
+            year=_supply_year(meta),
+            consult=c.num(
+                s.get("consultations_per_gp") or params.get("consultations_per_gp", 5400.0)
+            ),
+        ),
+        c.t("caveat.points"),
+        _border_caveat(c, s),
+    ]
+
+    # --- cards --------------------------------------------------------------------------
+    def card(value: str, label: str, tone: str) -> dict[str, str]:
+        tl = {"good": c.t("card.tone_good"), "alert": c.t("card.tone_alert")}.get(tone, "")
+        return {"value": value, "label": label, "tone": tone, "tone_label": tl}
+
+    cards = [
+        card(
+            c.pct(share_beyond),
+            c.t("card.beyond", thr=thr_s, pop=c.num(pop_beyond)),
+            _tone(share_beyond),
+        ),
+        card(c.minutes(mean_time), c.t("card.mean"), ""),
+    ]
+    if "share_apl_below_2_5" in s:
+        low = float(s["share_apl_below_2_5"])
+        cards.append(card(c.pct(low), c.t("card.apl_low"), _tone(low)))
+    if srt is not None and objective == "apl" and np.isfinite(lifted):
+        cards.append(card(c.num(lifted), c.t("card.sites_apl", k=k_sites), "good"))
+    elif srt is not None:
+        cards.append(card(c.num(new_cov), c.t("card.sites", thr=thr_s, k=k_sites), "good"))
+
+    # --- départements ---------------------------------------------------------------------
+    deps_ctx = None
+    if deps is not None and sb in deps.columns:
+        maxshare = float(deps[sb].max() or 0) or 1.0
+        rows = [
+            [
+                str(r["dep"]),
+                str(r["dep_nom"]),
+                c.num(r["pop"]),
+                c.num(r[pb]),
+                c.pct(r[sb]),
+                {"bar": int(120 * float(r[sb]) / maxshare)},
+                c.minutes(r["mean_time_min"]),
+            ]
+            for _, r in deps.iterrows()
         ]
-    listed = "; ".join(items) if items else "see the scoring module"
-    return (
-        "A weighted composite of percentile ranks across EPCI: " + listed + ". This is a "
-        "reconstruction, not the ARS method, whose criteria weights are not published; the "
-        "weights are assumptions."
-    )
+        hl = [False] * len(rows)
+        if region is not None and sb in region.columns:
+            r = region.iloc[0]
+            rows.append(
+                [
+                    "",
+                    c.t("total"),
+                    c.num(r["pop"]),
+                    c.num(r[pb]),
+                    c.pct(r[sb]),
+                    "",
+                    c.minutes(r["mean_time_min"]),
+                ]
+            )
+            hl.append(True)
+        deps_ctx = _table(
+            [
+                (c.t("col.dep"), "l"),
+                (c.t("col.dep_nom"), "l"),
+                (c.t("col.pop"), "r"),
+                (c.t("col.beyond", thr=thr_s), "r"),
+                (c.t("col.share_beyond"), "r"),
+                ("", "l"),
+                (c.t("col.mean_time"), "r"),
+            ],
+            rows,
+            hl,
+        )
+        deps_ctx["title"] = c.t("deps.title", thr=thr_s)
 
+    # --- maps ---------------------------------------------------------------------------
+    maps: list[dict[str, str]] = []
+    if include_maps:
+        which = ["time"]
+        if "apl" in com.columns:
+            which.append("apl")
+        if isinstance(layers.get("epci_scores"), pd.DataFrame) and ep is not None:
+            which.append("need")
+        outlines = departement_outlines(com)
+        for ind in which:
+            fig = plot_map(layers, indicator=ind, metadata=meta, outlines=outlines, lang=lang)
+            maps.append(
+                {
+                    "alt": f"{ind} map",
+                    "src": _png(fig, dpi=map_dpi),
+                    "caption": c.t(f"maps.caption_{ind}"),
+                }
+            )
 
-def _params_html(metadata: Mapping[str, Any]) -> str:
-    params = metadata.get("parameters") or metadata.get("params") or {}
-    rows = "".join(
-        f'<tr><td class="t">{_e(k)}</td><td class="t">{_e(v)}</td></tr>'
+    # --- EPCI ranking -------------------------------------------------------------------
+    epci_ctx = None
+    if ep is not None and "need_rank" in ep.columns:
+        e = ep.sort_values("need_rank")
+        spec: list[tuple[str, str, str, Any]] = [
+            ("need_rank", c.t("col.rank"), "r", lambda x: c.num(x)),
+            ("epci_nom", c.t("col.epci"), "l", str),
+            ("pop", c.t("col.pop"), "r", lambda x: c.num(x)),
+            (sb, c.t("col.beyond", thr=thr_s), "r", lambda x: c.pct(x)),
+            ("mean_time_min", c.t("col.mean_time"), "r", lambda x: c.minutes(x)),
+            ("apl", c.t("col.apl"), "r", lambda x: c.num(x, 2)),
+            ("share_65p", c.t("col.share_65p"), "r", lambda x: c.pct(x)),
+            ("time_emergency_min", c.t("col.emergency"), "r", lambda x: c.minutes(x, 0)),
+            ("need_score", c.t("col.need_score"), "r", lambda x: c.num(x, 0)),
+        ]
+        spec = [x for x in spec if x[0] in e.columns]
+        top = e.head(top_n)
+        rows = [[f(r[col]) for col, _, _, f in spec] for _, r in top.iterrows()]
+        off_ids = (
+            set(agr_t.loc[agr_t["status"] != "ours only", "epci_siren"].astype(str))
+            if (agr_t is not None)
+            else set()
+        )
+        if not off_ids and "official_priority" in top.columns:
+            off_ids = set(top.loc[top["official_priority"].astype(bool), "epci_siren"].astype(str))
+        hl = [str(x) in off_ids for x in top["epci_siren"]]
+        epci_ctx = _table([(lab, al) for _, lab, al, _ in spec], rows, hl)
+        epci_ctx["title"] = c.t("section.epci", top=min(top_n, len(e)), n=len(e))
+        epci_ctx["note"] = c.t("epci.note", thr=thr_s)
+
+    # --- sites --------------------------------------------------------------------------
+    sites_ctx = None
+    if srt is not None:
+        spec2: list[tuple[str, str, str, Any]] = [
+            ("rank", c.t("col.rank"), "r", lambda x: c.num(x)),
+            ("insee", c.t("col.insee"), "l", str),
+            ("epci_nom", c.t("col.epci"), "l", str),
+            ("doctors", c.t("col.doctors"), "r", lambda x: c.num(x)),
+            ("lifted_pop", c.t("col.lifted"), "r", lambda x: c.num(x)),
+            ("apl_site_after", c.t("col.apl_after"), "r", lambda x: c.num(x, 2)),
+            ("gain_pop", c.t("col.gain", thr=thr_s), "r", lambda x: c.num(x)),
+            ("cumulative_pop", c.t("col.cumulative"), "r", lambda x: c.num(x)),
+        ]
+        spec2 = [x for x in spec2 if x[0] in srt.columns]
+        rows = [
+            [f(r[col]) for col, _, _, f in spec2[:1]]
+            + [_site_name(r)]
+            + [f(r[col]) for col, _, _, f in spec2[1:]]
+            for _, r in srt.iterrows()
+        ]
+        heads = [(lab, al) for _, lab, al, _ in spec2]
+        sites_ctx = _table([*heads[:1], (c.t("col.commune"), "l"), *heads[1:]], rows)
+        sites_ctx["title"] = c.t("section.sites", k=k_sites)
+        sites_ctx["note"] = c.t(
+            f"sites.note_{objective}"
+            if c.has(f"sites.note_{objective}")
+            else "sites.note_coverage",
+            thr=thr_s,
+        )
+        sites_ctx["curve"] = (
+            _siting_curve_png(c, curve, pop_beyond, thr, objective)
+            if curve is not None and len(curve)
+            else ""
+        )
+        ex = meta.get("exact") or s.get("exact") or {}
+        sites_ctx["exact"] = (
+            c.t(
+                "sites.exact",
+                status=ex.get("status", ""),
+                objective=c.num(ex["objective"]),
+                ratio=c.pct(ex.get("greedy_ratio"), 2),
+            )
+            if isinstance(ex, Mapping) and "objective" in ex
+            else ""
+        )
+        sites_ctx["extra"] = []
+    wi = _frame(layers, "what_if")
+    wi_ctx = None
+    if wi is not None and {"site_id", "gain_pop"} <= set(wi.columns):
+        wi_ctx = _table(
+            [(c.t("col.commune"), "l"), (c.t("col.insee"), "l"), (c.t("col.gain", thr=thr_s), "r")],
+            [
+                [str(r.get("nom", "")), str(r["site_id"]), c.num(r["gain_pop"])]
+                for _, r in wi.iterrows()
+            ],
+        )
+        wi_ctx["note"] = c.t("whatif.note", thr=thr_s)
+
+    # --- agreement ----------------------------------------------------------------------
+    agr_ctx = None
+    if agr_t is not None:
+        a = _agreement_figures(agr_t)
+        ordered = agr_t.sort_values("need_rank")
+        missed = ordered[ordered["status"] == "missed"]
+        names = ", ".join(
+            f"{r.get('epci_nom', r['epci_siren'])} "
+            f"({c.t('agreement.rank', rank=c.num(r['need_rank']))})"
+            for _, r in missed.head(12).iterrows()
+        )
+        rows = [
+            [
+                c.t(f"status.{r['status']}")
+                if c.has(f"status.{r['status']}")
+                else str(r["status"]),
+                c.num(r["need_rank"]),
+                str(r.get("epci_nom", "")),
+                c.num(r.get("need_score"), 0),
+            ]
+            for _, r in ordered.iterrows()
+        ]
+        agr_ctx = _table(
+            [
+                (c.t("col.status"), "l"),
+                (c.t("col.rank"), "r"),
+                (c.t("col.epci"), "l"),
+                (c.t("col.need_score"), "r"),
+            ],
+            rows,
+            [st == "hit" for st in ordered["status"]],
+        )
+        agr_ctx["text"] = c.t(
+            "agreement.text",
+            n_official=a["n_official"],
+            hit=a["hit"],
+            top=run_top,
+            recall=c.pct(a["recall"], 0),
+            precision=c.pct(a["precision"], 0),
+        )
+        agr_ctx["missed"] = (
+            c.t("agreement.missed", names=names) + (" …" if len(missed) > 12 else "")
+            if len(missed)
+            else ""
+        )
+
+    # tables other stages add (official APL comparison): shown as written
+    apl_extra = []
+    for name in ("apl_agreement", "apl_official"):
+        t = _frame(layers, name)
+        if t is not None:
+            cols = list(t.columns)[:8]
+            rows = [
+                [c.num(v, 3) if isinstance(v, float) else str(v) for v in r[cols]]
+                for _, r in t.head(30).iterrows()
+            ]
+            tb = _table([(col, "l") for col in cols], rows)
+            tb["title"] = c.t("section.apl_official")
+            apl_extra.append(tb)
+
+    # --- methods --------------------------------------------------------------------------
+    road = uses_road_network(layers, meta)
+    crow = meta.get("crow_fly") or {}
+    crow_txt = ", ".join(f"{k} {c.num(v, 1)}" for k, v in crow.items())
+    holes = meta.get("commune_holes") or {}
+    filled = [
+        f"{h['nom']} ({h['insee']}, {c.num(h['area_km2'], 1)} km²)" for h in holes.get("filled", [])
+    ]
+    left = [f"{c.num(h['area_km2'], 1)} km²" for h in holes.get("left", [])]
+    methods = [
+        {
+            "head": c.t("methods.travel"),
+            "text": c.t("methods.travel_road", profile=params.get("profile", "osrm-car"))
+            if road
+            else c.t("methods.travel_crow", params=crow_txt),
+        },
+        {"head": c.t("methods.target"), "text": c.t("methods.target_text", thr=thr_s)},
+        {
+            "head": c.t("methods.apl"),
+            "text": c.t(
+                "methods.apl_text",
+                consult=c.num(
+                    s.get("consultations_per_gp") or params.get("consultations_per_gp", 5400.0)
+                ),
+            ),
+        },
+        {
+            "head": c.t("methods.need"),
+            "text": c.t("methods.need_text", criteria=_criteria_text(c, meta)),
+        },
+        {"head": c.t("methods.sites"), "text": c.t("methods.sites_text")},
+        {"head": c.t("methods.limits"), "text": c.t("methods.limits_text")},
+        {
+            "head": c.t("methods.holes"),
+            "text": c.t(
+                "methods.holes_text",
+                list="; ".join(filled),
+                left=", ".join(left) or c.t("value.none"),
+            )
+            if filled
+            else c.t("methods.holes_none"),
+        },
+    ]
+    sens = _frame(layers, "sensitivity")
+    sens_ctx = None
+    if sens is not None and {"speed_change", "share_beyond"} <= set(sens.columns):
+        sens_ctx = _table(
+            [(c.t("col.speed_change"), "l"), (c.t("col.share_beyond"), "r")],
+            [
+                [
+                    str(r["speed_change"]).replace("%", " %")
+                    if lang == "fr"
+                    else str(r["speed_change"]),
+                    c.pct(r["share_beyond"], 2),
+                ]
+                for _, r in sens.iterrows()
+            ],
+        )
+    sources: list[str] = []
+    for src in meta.get("sources") or []:
+        if not isinstance(src, Mapping):
+            sources.append(str(src))
+            continue
+        name = src.get("description") or src.get("title") or src.get("name") or ""
+        bits = [str(name)]
+        if src.get("publisher"):
+            bits.append(str(src["publisher"]))
+        if src.get("licence") or src.get("license"):
+            bits.append(c.t("source.licence", licence=src.get("licence") or src.get("license")))
+        if src.get("attribution"):
+            bits.append(c.t("source.attribution", attribution=src["attribution"]))
+        sources.append(" — ".join(bits))
+    if road:
+        sources.append(c.t("source.osm"))
+    prow = [
+        [c.t(f"param.{k}") if c.has(f"param.{k}") else k, _param_value(c, k, v)]
         for k, v in params.items()
-        if v not in (None, "", [], ())
-    )
-    return f"<table style='width:auto'><tbody>{rows}</tbody></table>" if rows else ""
+    ]
+    params_ctx = _table([(c.t("col.parameter"), "l"), (c.t("col.value"), "l")], prow)
+    appendix = []
+    if "gini_apl" in s:
+        appendix.append(c.t("appendix.gini", value=c.num(s["gini_apl"], 3)))
+    if "palma_apl" in s:
+        appendix.append(c.t("appendix.palma", value=c.num(s["palma_apl"], 2)))
+
+    return {
+        "lang": lang,
+        "t": c.t,
+        "title": title or c.t("report.title", area=area),
+        "subtitle": c.t("report.subtitle", date=when, version=version),
+        "summary": summary,
+        "caveats": caveats,
+        "cards": cards,
+        "deps": deps_ctx,
+        "maps": maps,
+        "epci": epci_ctx,
+        "sites": sites_ctx,
+        "what_if": wi_ctx,
+        "agreement": agr_ctx,
+        "apl_official": apl_extra,
+        "methods": methods,
+        "sensitivity": sens_ctx,
+        "sources": sources,
+        "params": params_ctx,
+        "appendix": appendix,
+        "footer": c.t(
+            "footer", attribution=attribution_text(layers, meta), version=version, date=when
+        ),
+    }
 
 
 def build_report(
@@ -309,320 +826,30 @@ def build_report(
     metadata: Mapping[str, Any] | None = None,
     official: Iterable[str] | None = None,
     top_n: int = 28,
+    lang: str = DEFAULT_LANG,
     title: str | None = None,
     map_dpi: int = 110,
     include_maps: bool = True,
 ) -> str:
-    """Build the report as one HTML string (images embedded).
+    """The report as one self-contained HTML string (see :func:`report_context`).
 
-    Parameters
-    ----------
-    layers : mapping of str to (Geo)DataFrame
-        The layers of a score run (``communes``, ``epci_scores``, ``sites`` ...).
-    metadata : mapping, optional
-        Run metadata (sources, parameters, engine, version, date).
-    official : iterable of str, optional
-        Official priority EPCI (SIREN). When omitted, the ``official_priority`` column of
-        ``epci_scores`` is used if any EPCI is flagged.
-    top_n : int, default 28
-        Rows of the EPCI ranking shown (28 = ARS Occitanie priority EPCI, 2025).
-    title : str, optional
-        Report title.
-    map_dpi : int, default 110
-        Resolution of the embedded maps (A4 figures; 110 dpi reads well on screen and keeps
-        the file around 1-2 MB).
-    include_maps : bool, default True
-        Embed the three maps (the slowest part: about a second each).
-
-    Returns
-    -------
-    str
+    Examples
+    --------
+    >>> html = build_report(layers, metadata=meta, lang="fr")  # doctest: +SKIP
     """
-    metadata = dict(metadata or {})
-    com = _layer(layers, "communes", ("insee", "dep", "pop", "time_gp_min"))
-    ep = layers.get("epci_scores")
-    sites = layers.get("sites")
-    params = metadata.get("parameters") or metadata.get("params") or {}
-    thr = float(params.get("threshold_min", params.get("target_min", 15.0)) or 15.0)
-    road = uses_road_network(layers, metadata)
-    deps = departement_table(com, threshold_min=thr)
-    total = deps.iloc[-1]
-    engines = metadata.get("engines") or [metadata.get("engine", "")]
-    engines = [engines] if isinstance(engines, str) else list(engines)
-    when = str(metadata.get("created") or metadata.get("written") or "")[:10] or (
-        datetime.now(UTC).date().isoformat()
+    if top_n < 1:
+        raise ConfigError(f"top_n must be >= 1, got {top_n}")
+    ctx = report_context(
+        layers,
+        metadata=metadata,
+        official=official,
+        top_n=top_n,
+        lang=lang,
+        include_maps=include_maps,
+        map_dpi=map_dpi,
+        title=title,
     )
-    version = metadata.get("version") or metadata.get("accessmap_version") or ""
-    area = str(metadata.get("area") or "Occitanie")
-    title = title or f"Access to general practitioners — {area}"
-
-    parts: list[str] = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
-        f"<p class='sub'>Car travel time to the nearest general practitioner (GP), GP "
-        f"accessibility (APL), intercommunalités in need and where new health centres would "
-        f"help most. Run of {_e(when)}, accessmap {_e(version)}, travel times: "
-        f"{_e(', '.join(str(e) for e in engines if e))}.</p>",
-    ]
-
-    # 1. headline ---------------------------------------------------------------------------
-    n_sites = len(sites) if sites is not None else 0
-    new_cov = float(sites["cumulative_pop"].max()) if sites is not None and n_sites else 0.0
-    cards = [
-        (
-            _pct(total["share_beyond"]),
-            f"of the population lives more than {thr:g} min by car "
-            f"from a GP ({_num(total['pop_beyond'])} people)",
-            True,
-        ),
-        (
-            f"{total['mean_time_min']:.1f} min",
-            "population-weighted mean time to the nearest GP",
-            False,
-        ),
-    ]
-    if "share_apl_below_2_5" in deps.columns:
-        cards.append(
-            (
-                _pct(total["share_apl_below_2_5"]),
-                "of the population has an APL below "
-                "2.5 consultations a year (DREES under-served threshold)",
-                True,
-            )
-        )
-    if n_sites:
-        cards.append(
-            (
-                _num(new_cov),
-                f"people newly within {thr:g} min with {n_sites} new centres at the proposed sites",
-                False,
-            )
-        )
-    parts.append("<h2>1. Headline figures</h2><div class='cards'>")
-    for v, label, alert in cards:
-        parts.append(
-            f"<div class='card{' alert' if alert else ''}'><div class='v'>{_e(v)}</div>"
-            f"<div class='l'>{_e(label)}</div></div>"
-        )
-    parts.append("</div>")
-    maxshare = float(deps["share_beyond"].iloc[:-1].max() or 0) or 1.0
-    deps_show = deps.assign(
-        _bar=deps["share_beyond"].map(
-            lambda s: (
-                f"<span class='bar' style='width:{int(120 * s / maxshare)}px'></span>"
-                if np.isfinite(s)
-                else ""
-            )
-        )
-    )
-    cols: list[tuple[str, str, Any]] = [
-        ("dep", "Dép.", None),
-        ("dep_nom", "Département", None),
-        ("pop", "Population", _num),
-        ("pop_beyond", f"Beyond {thr:g} min", _num),
-        ("share_beyond", "Share beyond", _pct),
-        ("_bar", "", lambda s: s),
-        ("mean_time_min", "Mean time (min)", lambda x: _num(x, 1)),
-    ]
-    if "share_apl_below_2_5" in deps.columns:
-        cols.append(("share_apl_below_2_5", "APL < 2.5", _pct))
-    parts.append(f"<h3>By département: people more than {thr:g} minutes from a GP</h3>")
-    parts.append(_table(deps_show, cols, highlight=deps["dep_nom"].eq("Total")))
-
-    # 2. maps -------------------------------------------------------------------------------
-    parts.append("<h2>2. Maps</h2>")
-    if not include_maps:
-        parts.append("<p class='note'>Maps omitted from this report.</p>")
-    maps = [
-        (
-            "time",
-            "Car time to the nearest GP. Green below the 15-minute goal, orange and "
-            "red above it; stars are the proposed new centres (rank).",
-        )
-    ]
-    if "apl" in com.columns:
-        maps.append(
-            (
-                "apl",
-                "APL (accessibilité potentielle localisée): GP consultations a "
-                "year per standardised inhabitant; below 2.5 is under-served.",
-            )
-        )
-    if ep is not None and "need_rank" in ep.columns and "geometry" in ep.columns:
-        maps.append(
-            ("need", "Intercommunalités (EPCI) ranked by need; the 28 most in need are in red.")
-        )
-    outlines = departement_outlines(com) if include_maps else None
-    for ind, caption in maps if include_maps else []:
-        fig = plot_map(layers, indicator=ind, metadata=metadata, outlines=outlines)
-        parts.append(
-            f"<figure><img alt='{_e(ind)} map' src='{_png(fig, dpi=map_dpi)}'>"
-            f"<figcaption class='note'>{_e(caption)}</figcaption></figure>"
-        )
-
-    # 3. EPCI ranking -----------------------------------------------------------------------
-    if ep is not None and "need_rank" in ep.columns:
-        e = pd.DataFrame(ep.drop(columns="geometry", errors="ignore")).sort_values("need_rank")
-        parts.append(f"<h2>3. Intercommunalités most in need (top {top_n} of {len(e)})</h2>")
-        parts.append(
-            "<p class='note'>Need score (0-100): a weighted composite of APL, the time to "
-            f"emergency care, the share of people beyond {thr:g} min, the share aged 65+ "
-            "and GP density (weights in Methods). Highlighted rows are on the official "
-            "priority list.</p>"
-        )
-        ecols: list[tuple[str, str, Any]] = [
-            ("need_rank", "Rank", lambda x: _num(x)),
-            ("epci_nom", "EPCI", None),
-            ("pop", "Population", _num),
-            ("share_beyond_15", f"Beyond {thr:g} min", _pct),
-            ("mean_time_min", "Mean time (min)", lambda x: _num(x, 1)),
-            ("apl", "APL", lambda x: _num(x, 2)),
-            ("share_65p", "Aged 65+", _pct),
-            ("time_emergency_min", "Emergency (min)", lambda x: _num(x, 0)),
-            ("need_score", "Need score", lambda x: _num(x, 2)),
-        ]
-        ecols = [c for c in ecols if c[0] in e.columns]
-        top = e.head(top_n)
-        hl = top["official_priority"].astype(bool) if "official_priority" in top.columns else None
-        parts.append(_table(top, ecols, highlight=hl))
-
-    # 4. siting -----------------------------------------------------------------------------
-    if n_sites and sites is not None:
-        s = pd.DataFrame(sites.drop(columns="geometry", errors="ignore")).sort_values("rank")
-        if float(total["pop_beyond"]) > 0:
-            s["share_of_beyond"] = s["cumulative_pop"].astype(float) / float(total["pop_beyond"])
-        parts.append(f"<h2>4. Where {n_sites} new health centres would help most</h2>")
-        parts.append(
-            "<p class='note'>Greedy maximal covering location (Church &amp; ReVelle 1974): each "
-            f"centre is placed where it brings the most people within {thr:g} minutes who are "
-            "not yet covered, existing GPs fixed. The curve flattens as the remaining "
-            "uncovered people get scattered.</p>"
-        )
-        parts.append(f"<img alt='siting curve' src='{_siting_curve_png(s, total['pop_beyond'])}'>")
-        scols = [
-            ("rank", "Rank", lambda x: _num(x)),
-            ("nom", "Commune", None),
-            ("insee", "INSEE", None),
-            ("epci_nom", "EPCI", None),
-            ("gain_pop", "People newly covered", _num),
-            ("cumulative_pop", "Cumulative", _num),
-            ("share_of_beyond", f"Share of the people beyond {thr:g} min", _pct),
-        ]
-        parts.append(_table(s, [c for c in scols if c[0] in s.columns]))
-
-    wi = layers.get("what_if")
-    if isinstance(wi, pd.DataFrame) and {"site_id", "gain_pop"} <= set(wi.columns) and len(wi):
-        parts.append(
-            f"<h3>What if a centre opened in …</h3><p class='note'>Each commune alone, "
-            f"given the current GPs: people newly within {thr:g} minutes.</p>"
-        )
-        parts.append(
-            _table(
-                wi,
-                [
-                    ("nom", "Commune", None),
-                    ("site_id", "INSEE", None),
-                    ("gain_pop", "People newly covered", _num),
-                ],
-            )
-        )
-
-    # 5. agreement --------------------------------------------------------------------------
-    off_list: list[str] | None = list(official) if official is not None else None
-    if off_list is None and ep is not None and "official_priority" in ep.columns:
-        flagged = ep.loc[ep["official_priority"].astype(bool), "epci_siren"].astype(str)
-        off_list = list(flagged) if len(flagged) else None
-    parts.append("<h2>5. Agreement with the official priority list</h2>")
-    if off_list and ep is not None and "need_rank" in ep.columns:
-        a = priority_agreement(ep, off_list)
-        names = dict(
-            zip(ep["epci_siren"].astype(str), ep.get("epci_nom", ep["epci_siren"]), strict=True)
-        )
-        missed = ", ".join(f"{_e(names.get(x, x))} (rank {r:.0f})" for x, r in a["missed"][:12])
-        parts.append(
-            f"<p>Of the {a['n_official']} official priority EPCI, <b>{a['n_common']}</b> are in "
-            f"our top {a['top_n']} (recall {_pct(a['recall'])}, precision "
-            f"{_pct(a['precision'])}, Jaccard {a['jaccard']:.2f}); median rank of the official "
-            f"EPCI in our ranking: {a['median_rank_official']:.0f}.</p>"
-        )
-        if missed:
-            parts.append(
-                f"<p class='note'>Official EPCI outside our top list: {missed}"
-                f"{' …' if len(a['missed']) > 12 else ''}.</p>"
-            )
-        parts.append(
-            "<p class='note'>The official list (ARS Occitanie, 2025 Pacte de lutte contre les "
-            "déserts médicaux) was chosen on five criteria whose weights are not published, "
-            "then adjusted locally: agreement is expected to be partial.</p>"
-        )
-    else:
-        parts.append(
-            "<p class='note'>No official priority list was given to this run "
-            "(<code>accessmap score --priority FILE.csv</code>).</p>"
-        )
-
-    # 6. methods ----------------------------------------------------------------------------
-    parts.append("<h2>6. Methods, data and assumptions</h2>")
-    crow = metadata.get("crow_fly") or {}
-    speed_txt = (
-        "Travel times come from the OpenStreetMap road network where a road file covers the "
-        "area (speed profile "
-        f"{_e(params.get('profile', 'osrm-car'))}: OSRM car class speeds, tagged limits scaled "
-        "by 0.8), and from straight-line distance elsewhere."
-        if road
-        else "No road network covered this run: travel times are straight-line distances "
-        "converted to car time with a detour factor and an average speed"
-        f"{' (' + _e(', '.join(f'{k} {v}' for k, v in crow.items())) + ')' if crow else ''}. "
-        "They are an approximation: road times are longer in mountains and shorter along "
-        "motorways."
-    )
-    parts.append(
-        "<ul>"
-        f"<li><b>Travel time.</b> {speed_txt} Origins are the commune reference points (town "
-        "hall); GP locations are the commune points of the communes with GPs (BPE counts, "
-        "not practice addresses), so the time inside a commune with a GP is 0, as in the "
-        "INSEE Metric distancier.</li>"
-        f"<li><b>Target.</b> {thr:g} minutes, the Région Occitanie “Ma Santé, Ma Région” goal "
-        "(a GP within a quarter of an hour). Shares count people at commune points (population "
-        "municipale 2023), not areas.</li>"
-        "<li><b>APL.</b> DREES accessibilité potentielle localisée: an E2SFCA on "
-        "commune-to-commune times with weights 1 (&lt; 10 min), 2/3 (10–15), 1/3 (15–20), 0 "
-        "beyond 20 min; supply = GP head count × 5,400 consultations a year (the DREES "
-        "convention when only head counts are known: an assumption); demand standardised by "
-        "age with the DREES consumption weights aggregated to 0–19, 20–64 and 65+ (census "
-        "2021; an approximation of the 5-year bands). Below 2.5 = under-served.</li>"
-        f"<li><b>Need ranking.</b> {_criteria_text(metadata).replace('{threshold}', f'{thr:g}')}"
-        "</li>"
-        "<li><b>New centres.</b> Greedy maximal covering location with existing GPs fixed; "
-        "candidates are commune points.</li>"
-        "<li><b>Known limits.</b> GPs from BPE 2019 (liberal GPs only, head counts, not FTE); "
-        "65+ used as the proxy for the elderly (no 75+ band offline); no turn restrictions or "
-        "traffic.</li></ul>"
-    )
-    sens = layers.get("sensitivity")
-    if isinstance(sens, pd.DataFrame) and {"speed_change", "share_beyond"} <= set(sens.columns):
-        parts.append("<h3>Sensitivity to speeds (±10 %)</h3>")
-        parts.append(
-            _table(
-                sens,
-                [
-                    ("speed_change", "Speed change", None),
-                    ("share_beyond", f"Share beyond {thr:g} min", _pct),
-                ],
-            )
-        )
-    parts.append("<h3>Data sources and licences</h3>")
-    parts.append(_sources_html(metadata, road))
-    ptab = _params_html(metadata)
-    if ptab:
-        parts.append("<h3>Run parameters</h3>" + ptab)
-    parts.append(
-        f"<footer>{_e(attribution_text(layers, metadata))}. Produced with accessmap "
-        f"{_e(version)} on {_e(when)}. Time classes: "
-        f"{_e(', '.join(c.label for c in TIME_CLASSES))}.</footer></body></html>"
-    )
-    return "\n".join(parts)
+    return _ENV.get_template("report.html.j2").render(**ctx)
 
 
 def write_report(
@@ -632,7 +859,9 @@ def write_report(
     metadata: Mapping[str, Any] | None = None,
     official: Iterable[str] | None = None,
     top_n: int = 28,
+    lang: str = DEFAULT_LANG,
     overwrite: bool = False,
+    include_maps: bool = True,
 ) -> Path:
     """Write :func:`build_report` to ``path`` (``.html``), atomically.
 
@@ -643,7 +872,63 @@ def write_report(
     """
     path = Path(path)
     _check_target(path, overwrite, suffix=".html")
-    text = build_report(layers, metadata=metadata, official=official, top_n=top_n)
+    text = build_report(
+        layers,
+        metadata=metadata,
+        official=official,
+        top_n=top_n,
+        lang=lang,
+        include_maps=include_maps,
+    )
     with atomic_file(path, overwrite=overwrite, suffix=".html") as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_report_pdf(
+    layers: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike[str],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    official: Iterable[str] | None = None,
+    top_n: int = 28,
+    lang: str = DEFAULT_LANG,
+    overwrite: bool = False,
+    html: str | None = None,
+    include_maps: bool = True,
+) -> Path:
+    """Write the same report as an A4 PDF (weasyprint, CSS paged media), atomically.
+
+    Parameters
+    ----------
+    html : str, optional
+        An already built report (:func:`build_report`) to print, so that the HTML and the
+        PDF written together are the same document; built from ``layers`` otherwise.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
+    ConfigError
+        weasyprint is not installed.
+    """
+    path = Path(path)
+    _check_target(path, overwrite, suffix=".pdf")
+    try:
+        import weasyprint
+    except ImportError as exc:  # pragma: no cover - a dependency of accessmap
+        raise ConfigError(
+            f"the PDF report needs weasyprint ({exc}): pip install weasyprint"
+        ) from exc
+    if html is None:
+        html = build_report(
+            layers,
+            metadata=metadata,
+            official=official,
+            top_n=top_n,
+            lang=lang,
+            include_maps=include_maps,
+        )
+    with atomic_file(path, overwrite=overwrite, suffix=".pdf") as tmp:
+        weasyprint.HTML(string=html).write_pdf(str(tmp))
     return path

@@ -18,9 +18,12 @@ Classes and their sources:
   the other breaks are a presentation choice (assumption).
 * isochrone bands: 5, 10, 15, 20, 30 minutes (``Thresholds.isochrone_min``).
 
-Colours are ColorBrewer schemes (Brewer, Harrower 2003; colorbrewer2.org: RdYlGn reversed
-for times, YlOrRd for need) chosen to stay readable for the common colour-vision deficiencies
-when printed.
+Colours are ColorBrewer schemes (Brewer, Harrower 2003; colorbrewer2.org) that ColorBrewer
+marks "colorblind safe": RdYlBu (6 classes, reversed: blues below the 15-minute goal, yellow
+to red above it) for times, isochrones and APL, YlOrRd for the need rank. Red-green schemes
+(RdYlGn) are avoided: the common deuteranopia and protanopia confuse their two ends.
+Proposed sites are purple stars, existing Ma Santé centres and other facilities have their
+own marker shapes, so no meaning rests on hue alone.
 
 The QML follows the format QGIS 3.22 writes (``<renderer-v2>`` with ``<prop k v>`` symbol
 layer properties, read by every QGIS 3.x); it is checked by opening the GeoPackage with
@@ -64,20 +67,20 @@ class ColourClass:
 #: Time to the nearest GP (minutes); the 15-minute Région goal is the break between greens and
 #: oranges.
 TIME_CLASSES: tuple[ColourClass, ...] = (
-    ColourClass(0.0, 5.0, "#1a9850", "0–5 min"),
-    ColourClass(5.0, 10.0, "#91cf60", "5–10 min"),
-    ColourClass(10.0, 15.0, "#d9ef8b", "10–15 min"),
-    ColourClass(15.0, 20.0, "#fdae61", "15–20 min"),
-    ColourClass(20.0, 30.0, "#f46d43", "20–30 min"),
-    ColourClass(30.0, math.inf, "#a50026", "> 30 min"),
+    ColourClass(0.0, 5.0, "#4575b4", "0–5 min"),
+    ColourClass(5.0, 10.0, "#91bfdb", "5–10 min"),
+    ColourClass(10.0, 15.0, "#e0f3f8", "10–15 min"),
+    ColourClass(15.0, 20.0, "#fee090", "15–20 min"),
+    ColourClass(20.0, 30.0, "#fc8d59", "20–30 min"),
+    ColourClass(30.0, math.inf, "#d73027", "> 30 min"),
 )
 
 #: APL classes (consultations per year per standardised inhabitant); DREES thresholds.
 #: The first upper bound is just below 2.5 so that 2.5 itself falls in "2.5–4" as in DREES.
 APL_CLASSES: tuple[ColourClass, ...] = (
-    ColourClass(0.0, 2.5 - 1e-9, "#d7191c", "below 2.5 (under-served)"),
-    ColourClass(2.5 - 1e-9, 4.0 - 1e-9, "#fdae61", "2.5–4 (fragile)"),
-    ColourClass(4.0 - 1e-9, math.inf, "#1a9641", "4 and above"),
+    ColourClass(0.0, 2.5 - 1e-9, "#d73027", "below 2.5 (under-served)"),
+    ColourClass(2.5 - 1e-9, 4.0 - 1e-9, "#fee090", "2.5–4 (fragile)"),
+    ColourClass(4.0 - 1e-9, math.inf, "#4575b4", "4 and above"),
 )
 
 #: EPCI need rank (1 = most in need). 28 = number of ARS Occitanie priority EPCI (2025).
@@ -91,12 +94,12 @@ NEED_RANK_CLASSES: tuple[ColourClass, ...] = (
 
 #: Isochrone bands (minutes of driving from a GP).
 ISOCHRONE_CLASSES: tuple[ColourClass, ...] = (
-    ColourClass(0.0, 5.0, "#006837", "≤ 5 min"),
-    ColourClass(5.0, 10.0, "#31a354", "5–10 min"),
-    ColourClass(10.0, 15.0, "#78c679", "10–15 min"),
-    ColourClass(15.0, 20.0, "#fdae61", "15–20 min"),
-    ColourClass(20.0, 30.0, "#f46d43", "20–30 min"),
-    ColourClass(30.0, math.inf, "#a50026", "> 30 min"),
+    ColourClass(0.0, 5.0, "#4575b4", "≤ 5 min"),
+    ColourClass(5.0, 10.0, "#91bfdb", "5–10 min"),
+    ColourClass(10.0, 15.0, "#e0f3f8", "10–15 min"),
+    ColourClass(15.0, 20.0, "#fee090", "15–20 min"),
+    ColourClass(20.0, 30.0, "#fc8d59", "20–30 min"),
+    ColourClass(30.0, math.inf, "#d73027", "> 30 min"),
 )
 
 #: Colour of proposed new health-centre sites (markers) and of département outlines.
@@ -362,8 +365,7 @@ def field_alias(column: str) -> str | None:
 
 def _aliases(columns: Sequence[str]) -> str:
     items = "".join(
-        f"<alias field={quoteattr(c)} index={quoteattr(str(i + 1))} "
-        f"name={quoteattr(alias)}/>"
+        f"<alias field={quoteattr(c)} index={quoteattr(str(i + 1))} name={quoteattr(alias)}/>"
         for i, c in enumerate(columns)
         if (alias := field_alias(c)) is not None
     )

@@ -27,7 +27,7 @@ from accessmap.config import WORKING_CRS
 from accessmap.geography import resolve_region
 from accessmap.parallel import _session, dask_client
 from accessmap.pipeline.catchments import catchments_stage
-from accessmap.pipeline.isochrones import isochrones_stage
+from accessmap.pipeline.isochrones import isochrones_stage, land_of
 from accessmap.pipeline.params import Progress, ScoreParams, ScoreResult
 from accessmap.pipeline.sites import siting_stage
 from accessmap.pipeline.summary import _metadata, run_summary, sensitivity_table
@@ -117,19 +117,27 @@ def _run_score(
 
     if area is None:
         area = load_area(params.region, data_dir=data_dir, supply_source=params.supply,
-                         grid=params.grid, supply_kinds=params.supply_kinds)  # fmt: skip
+                         grid=params.grid, supply_kinds=params.supply_kinds,
+                         border_km=params.border_km, scale_bpe2024=params.scale_bpe2024,
+                         centre_doctors=params.doctors_per_centre
+                         if params.existing_centres else 0.0)  # fmt: skip
     tick("load")
+    # default: the Travel Mapping network of the data directory, clipped to the study area
+    # (its départements = the union of its communes) plus params.margin_m
     engine = make_engine(params.engine, roads=params.roads, profile=params.profile,
-                         client=client)  # fmt: skip
+                         client=client, clip=area.departements, margin_m=params.margin_m,
+                         data_dir=data_dir)  # fmt: skip
     times = times_stage(params, area, engine)
     tick("times")
-    catch = catchments_stage(params, times, engine)
+    catch = catchments_stage(params, times, engine, area)
     tick("catchments")
     zones = zones_stage(params, area, times.com)
     tick("zones")
-    sited = siting_stage(params, area, engine, times.com, times.origins, catch.demand)
+    sited = siting_stage(params, area, engine, times.com, times.origins, catch.demand,
+                         std_demand=catch.std_demand, data_dir=data_dir)  # fmt: skip
     tick("siting")
-    iso = isochrones_stage(engine, times.gp, sited.sites, params)
+    iso = isochrones_stage(engine, times.gp, sited.sites, params,
+                           land=land_of(area.departements))  # fmt: skip
     tick("isochrones")
     summary = run_summary(params, area, engine, times, catch.age_share, zones, sited, client,
                           time.perf_counter() - t0)  # fmt: skip
@@ -154,10 +162,19 @@ def _run_score(
         "agreement": zones.agreement_table,
         "what_if": sited.what_if,
         "sensitivity": sensitivity_table(
-            com["time_gp_min"], com["pop"].astype(float), params.threshold_min
+            com["time_gp_min"],
+            com["pop"].astype(float),
+            params.threshold_min,
+            crow_fly=None if engine.primary is None else times.crow_fly_time,
+            engine="+".join(summary["engines"]),
         ),
     }
     metadata = _metadata(params, area, engine, summary)
+    # holes of the commune polygons filled by the loaders (accessmap.loaders.holes)
+    metadata["commune_holes"] = {
+        "filled": list(area.communes.attrs.get("filled_holes", [])),
+        "left": list(area.communes.attrs.get("holes_left", [])),
+    }
     return ScoreResult(layers=layers, tables=tables, summary=summary, metadata=metadata)
 
 

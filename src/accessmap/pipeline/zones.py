@@ -42,15 +42,7 @@ def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> Zones
     """Score the EPCI of ``area`` from the commune measures ``com``."""
     # --- zones ---------------------------------------------------------------------------
     com_table = pd.DataFrame(com.drop(columns="geometry"))
-    epci_scores = scoring.score_zones(
-        com_table, zone_col="epci_siren", threshold_min=params.threshold_min
-    )
-    epci_geo = area.epci[["epci_siren", "epci_nom", "geometry"]]
-    epci_scores = gpd.GeoDataFrame(
-        epci_geo.merge(epci_scores, on="epci_siren", how="right"),
-        geometry="geometry",
-        crs=WORKING_CRS,
-    ).sort_values("need_rank")
+    epci_scores = _ranked_epci(params, area, com_table)
     official: list[str] = []
     agreement_table = pd.DataFrame()
     agreement_summary = ""
@@ -64,7 +56,7 @@ def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> Zones
             )
         agr = scoring.agreement(epci_scores, official, top_n=params.top_n)
         agreement_summary = agr.summary()
-        in_top = epci_scores["need_rank"] <= params.top_n
+        in_top = (epci_scores["need_rank"] <= params.top_n).fillna(False).astype(bool)
         is_off = epci_scores["epci_siren"].isin(official)
         agreement_table = pd.DataFrame(epci_scores[in_top | is_off].drop(columns="geometry"))
         agreement_table.insert(
@@ -72,7 +64,8 @@ def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> Zones
             "status",
             np.where(
                 agreement_table["epci_siren"].isin(official),
-                np.where(agreement_table["need_rank"] <= params.top_n, "hit", "missed"),
+                np.where((agreement_table["need_rank"] <= params.top_n).fillna(False)
+                         .astype(bool), "hit", "missed"),
                 "ours only",
             ),
         )
@@ -93,6 +86,37 @@ def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> Zones
     return ZonesStage(epci_scores=epci_scores, agreement_table=agreement_table,
                       agreement_summary=agreement_summary, departements=by_dep,
                       region=region_row, extra_zones=extra_zones)  # fmt: skip
+
+
+#: Columns of the border flags of :func:`accessmap.area.load_area` kept in ``epci_scores``.
+BORDER_COLUMNS = ("crosses_region_border", "share_inside", "pop_inside", "pop_epci_total")
+
+
+def _ranked_epci(params: ScoreParams, area: Area, com_table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Score every EPCI on its communes inside the area; rank only those with at least
+    ``params.min_epci_share_inside`` of their people inside (the others: ``need_rank``
+    missing, ``ranked`` False, still scored and flagged ``crosses_region_border``)."""
+    epci = area.epci
+    flags = [c for c in BORDER_COLUMNS if c in epci.columns]
+    share = (epci.set_index("epci_siren")["share_inside"] if "share_inside" in epci.columns
+             else pd.Series(1.0, index=epci["epci_siren"]))  # fmt: skip
+    small = set(share.index[share.to_numpy() < params.min_epci_share_inside])
+    everyone = scoring.score_zones(com_table, zone_col="epci_siren",
+                                   threshold_min=params.threshold_min)  # fmt: skip
+    keep = ~com_table["epci_siren"].isin(small)
+    if small and keep.any():
+        ranked = scoring.score_zones(com_table[keep], zone_col="epci_siren",
+                                     threshold_min=params.threshold_min)  # fmt: skip
+        rest = everyone[everyone["epci_siren"].isin(small)]
+        scores = pd.concat([ranked, rest], ignore_index=True)
+    else:
+        scores = everyone
+    scores["ranked"] = ~scores["epci_siren"].isin(small)
+    scores["need_rank"] = scores["need_rank"].astype("Int64").where(scores["ranked"])
+    epci_geo = epci[["epci_siren", "epci_nom", *flags, "geometry"]]
+    out = gpd.GeoDataFrame(epci_geo.merge(scores, on="epci_siren", how="right"),
+                           geometry="geometry", crs=WORKING_CRS)  # fmt: skip
+    return out.sort_values(["need_rank", "epci_siren"], na_position="last", kind="stable")
 
 
 def read_zone_layer(path: Path, *, id_col: str) -> gpd.GeoDataFrame:

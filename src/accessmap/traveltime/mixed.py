@@ -29,7 +29,26 @@ import pandas as pd
 from accessmap.config import WORKING_CRS
 from accessmap.traveltime.base import Engine
 
-__all__ = ["MixedEngine", "same_commune_matrix", "same_commune_nearest"]
+__all__ = [
+    "FALLBACK_BEYOND_SNAP",
+    "FALLBACK_NO_FACILITY",
+    "FALLBACK_OFF_NETWORK",
+    "FALLBACK_UNREACHED",
+    "MixedEngine",
+    "same_commune_matrix",
+    "same_commune_nearest",
+]
+
+#: ``fallback_reason`` of an origin the primary engine does not cover (e.g. farther than the
+#: road engine's ``max_snap_m`` from every node).
+FALLBACK_BEYOND_SNAP = "beyond snap distance"
+#: ``fallback_reason`` of a covered origin from which the primary engine reaches no facility.
+FALLBACK_UNREACHED = "unreachable on the network"
+#: ``fallback_reason`` of a covered origin whose quickest facility lies outside the primary
+#: engine's reach (timed by the fallback engine).
+FALLBACK_OFF_NETWORK = "nearest facility off the network"
+#: ``fallback_reason`` of a covered origin when the primary engine covers no facility.
+FALLBACK_NO_FACILITY = "no facility on the network"
 
 _COLS = ["from_id", "to_id", "travel_time_min"]
 
@@ -43,13 +62,15 @@ def same_commune_nearest(
     ``facilities`` order.
     """
     own = facilities.reset_index(drop=True).drop_duplicates("insee").set_index("insee")
-    own_id = own["supply_id"] if "supply_id" in own.columns else pd.Series(
-        facilities.index[~facilities["insee"].duplicated()], index=own.index
+    own_id = (
+        own["supply_id"]
+        if "supply_id" in own.columns
+        else pd.Series(facilities.index[~facilities["insee"].duplicated()], index=own.index)
     )
     out = near.copy()
     has = out.index.isin(own_id.index)
     out.loc[has, "travel_time_min"] = 0.0
-    out.loc[has, "nearest_id"] = out.index[has].map(own_id)
+    out.loc[has, "nearest_id"] = own_id.reindex(out.index[has]).to_numpy()
     return out
 
 
@@ -126,7 +147,12 @@ class MixedEngine:
         *,
         same_commune: bool = False,
     ) -> pd.DataFrame:
-        """``nearest_id, travel_time_min, engine`` per origin (see the class docstring)."""
+        """``nearest_id, travel_time_min, engine`` per origin (see the class docstring).
+
+        With a primary engine, ``fallback_reason`` says why a row is not timed by it: ``None``
+        (timed by the primary), :data:`FALLBACK_BEYOND_SNAP`, :data:`FALLBACK_UNREACHED`,
+        :data:`FALLBACK_OFF_NETWORK` or :data:`FALLBACK_NO_FACILITY`.
+        """
         if len(facilities) == 0:
             out = pd.DataFrame(
                 {"nearest_id": pd.Series([None] * len(origins), dtype=object),
@@ -141,6 +167,8 @@ class MixedEngine:
         if prim is not None:
             o_cov = self.covers(origins)
             f_cov = self.covers(facilities)
+            reason = np.where(o_cov, FALLBACK_NO_FACILITY, FALLBACK_BEYOND_SNAP).astype(object)
+            res["fallback_reason"] = reason
             if o_cov.any() and f_cov.any():
                 # A covered origin reaches covered facilities with the primary engine and the
                 # others (outside its reach) with the fallback; the quicker wins.
@@ -150,13 +178,18 @@ class MixedEngine:
                     if (~f_cov).any() and self.fallback is not None
                     else None
                 )
-                beats = net["travel_time_min"].notna()
+                reached = net["travel_time_min"].notna()
+                beats = reached.copy()
                 if outside is not None:
                     beats &= ~(outside["travel_time_min"] < net["travel_time_min"])
                 idx = net.index[beats.to_numpy()]
                 res.loc[idx, "nearest_id"] = net.loc[idx, "nearest_id"]
                 res.loc[idx, "travel_time_min"] = net.loc[idx, "travel_time_min"]
                 res.loc[idx, "engine"] = prim.name
+                res.loc[idx, "fallback_reason"] = None
+                lost = net.index[(reached & ~beats).to_numpy()]
+                res.loc[lost, "fallback_reason"] = FALLBACK_OFF_NETWORK
+                res.loc[net.index[~reached.to_numpy()], "fallback_reason"] = FALLBACK_UNREACHED
                 if outside is not None:
                     rest = net.index[~beats.to_numpy()]
                     res.loc[rest, "nearest_id"] = outside.loc[rest, "nearest_id"]

@@ -103,7 +103,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-
 #: Default access speed between a point and its snapped node (km/h). Assumption (see the
 #: module docstring).
 ACCESS_SPEED_KMH = 15.0
@@ -266,7 +265,6 @@ class NetworkEngine:
         if block_size is not None and (not isinstance(block_size, int) or block_size < 1):
             raise BadValueError(f"block_size must be a positive integer; got {block_size!r}")
         if client is not None:
-
             client = connect(client)  # an address string connects once, here
         self.client = client
         self.block_size = block_size
@@ -293,7 +291,6 @@ class NetworkEngine:
     def network_path(self) -> Path:
         """Compiled graph file read by the Dask workers (written once if there is none)."""
         if self._network_path is None:
-
             self._network_path = ensure_network_file(self.network)  # type: ignore[arg-type]
         return self._network_path
 
@@ -787,12 +784,12 @@ class NetworkEngine:
             pts = np.column_stack([np.tile(cx, r1 - r0), np.repeat(cy, ncol)])
             d, j = self._tree.query(pts, distance_upper_bound=self.max_snap_m)
             ok = np.isfinite(d)
-            t = np.full(len(pts), np.inf)
-            t[ok] = dist[j[ok]] + self.access_minutes(d[ok])
+            tt = np.full(len(pts), np.inf)
+            tt[ok] = dist[j[ok]] + self.access_minutes(d[ok])
             if ftree is not None:
                 fd, _ = ftree.query(pts[ok], distance_upper_bound=r_dir)
-                t[ok] = np.fmin(t[ok], self.access_minutes(fd))
-            time[r0 * ncol : r1 * ncol] = t
+                tt[ok] = np.fmin(tt[ok], self.access_minutes(fd))
+            time[r0 * ncol : r1 * ncol] = tt
         grid = time.reshape(nrow, ncol)
         transform = Affine(cell, 0.0, xmin, 0.0, -cell, ymax)
         out = []

@@ -1,4 +1,4 @@
-"""Siting new health centres: maximal covering location on plain tables.
+"""Maximal covering location (MCLP) on plain tables: coverage sets, greedy, exact, what-if.
 
 The maximal covering location problem (MCLP, Church & ReVelle 1974) picks ``k`` sites among
 candidates to maximise the people who end up within a travel-time threshold of a site,
