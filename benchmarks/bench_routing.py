@@ -21,6 +21,13 @@ Sections
    (``PANDANA_RANGE_SAMPLE``) scaled linearly to 5,000 (each origin is an independent
    search, so time is linear in the number of origins); accessmap is timed on both the
    subsample and the full set. Facility and origin densities per node match section 2.
+4. The peer an analyst writes first, ``scipy.sparse.csgraph.dijkstra``, on the real France
+   Travel Mapping graph (``roads_france_travelmapping``, every metropolitan region, largest
+   component) and on the 1.5 M generated graph: nearest from 2,000 facilities with
+   ``min_only=True`` and the bounded table 5,000 origins -> facilities within 20 min with
+   ``limit=`` (scipy returns one dense row per origin, so it runs in blocks on a sample of the
+   origins, scaled linearly). Results are checked equal (same reached set, max difference
+   printed). ``BENCH_ROUTING_ONLY_SCIPY=1`` runs this section alone.
 
 Timing: wall clock (``time.perf_counter``), kernels warmed once first (numba ``cache=True``
 also makes later processes skip compilation). Memory: ``tracemalloc`` peak of the timed
@@ -376,12 +383,132 @@ def _generated(rows: list[Row]) -> None:
                      note=f"{res2[0].size:,} pairs; what NetworkEngine.matrix picks"))  # fmt: skip
 
 
+def _scipy_nearest(csr: Any, fac: np.ndarray) -> np.ndarray:
+    from scipy.sparse.csgraph import dijkstra
+
+    return np.asarray(dijkstra(csr, directed=True, indices=fac, min_only=True))
+
+
+def _scipy_bounded(
+    csr: Any, orig: np.ndarray, cutoff: float, mask: np.ndarray, block: int
+) -> list[np.ndarray]:
+    """``dijkstra(limit=cutoff)`` in blocks of origins (it returns dense rows of n floats)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    cols = np.flatnonzero(mask)
+    out = []
+    for a in range(0, orig.size, block):
+        rows = dijkstra(csr, directed=True, indices=orig[a : a + block], limit=cutoff)
+        out.append(np.asarray(rows)[:, cols])
+    return out
+
+
+def _vs_scipy(
+    rows: list[Row],
+    graph: str,
+    net: Any,
+    *,
+    n_fac: int,
+    n_orig: int,
+    cutoff: float,
+    scipy_sample: int,
+    block: int,
+    seed: int = 0,
+) -> None:
+    """The peer an analyst writes first: ``scipy.sparse.csgraph.dijkstra`` on the same queries.
+
+    Nearest: ``min_only=True`` from the facilities (one multi-source pass, like ours).
+    Bounded table: ``limit=cutoff`` from the origins; scipy returns a dense row of every node
+    per origin, so it runs in blocks of ``block`` origins and on ``scipy_sample`` of them,
+    scaled linearly (each origin is an independent search). Results are checked equal.
+    """
+    ip, ix, w = net.indptr, net.indices, net.travel_time_min
+    n = net.n_nodes
+    csr = net.to_csr_matrix()
+    rng = np.random.default_rng(seed)
+    fac = rng.choice(n, n_fac, replace=False)
+    orig = rng.choice(n, n_orig, replace=False)
+    bench = f"nearest vs scipy, {n_fac} sources, all nodes"
+    t_am = float(np.median([_time(lambda: multi_source_dijkstra(ip, ix, w, fac))[0]
+                            for _ in range(3)]))  # fmt: skip
+    dist, _ = multi_source_dijkstra(ip, ix, w, fac)
+    mem_am = _traced_peak_mb(lambda: multi_source_dijkstra(ip, ix, w, fac))
+    t_sp = float(np.median([_time(lambda: _scipy_nearest(csr, fac))[0] for _ in range(3)]))
+    ref = _scipy_nearest(csr, fac)
+    mem_sp = _traced_peak_mb(lambda: _scipy_nearest(csr, fac))
+    same = bool(np.array_equal(np.isinf(dist), np.isinf(ref)))
+    err = float(np.max(np.abs(dist[np.isfinite(ref)] - ref[np.isfinite(ref)])))
+    rows.append(_row(bench, graph, n, "accessmap multi_source_dijkstra", t_am, ratio=1.0,
+                     peak_mb=mem_am, note="median of 3"))  # fmt: skip
+    rows.append(_row(bench, graph, n, "scipy dijkstra(min_only=True)", t_sp, ratio=t_sp / t_am,
+                     peak_mb=mem_sp,
+                     note=f"median of 3; same reach {same}, max |diff| {err:.1e} min"))  # fmt: skip
+
+    mask = np.zeros(n, dtype=bool)
+    mask[fac] = True
+    bench = f"bounded vs scipy, {n_orig} origins -> {n_fac} facilities, <= {cutoff:g} min"
+    t_am, (si, node, d) = _time(lambda: bounded_dijkstra(ip, ix, w, orig, cutoff, mask))
+    mem_am = _traced_peak_mb(lambda: bounded_dijkstra(ip, ix, w, orig, cutoff, mask))
+    rows.append(_row(bench, graph, n, "accessmap bounded_dijkstra", t_am, ratio=1.0,
+                     peak_mb=mem_am, note=f"{si.size:,} pairs, 2 threads"))  # fmt: skip
+    t_am1, _ = _time(lambda: bounded_dijkstra(ip, ix, w, orig, cutoff, mask, n_threads=1))
+    rows.append(_row(bench, graph, n, "accessmap bounded_dijkstra, 1 thread", t_am1,
+                     ratio=t_am1 / t_am))  # fmt: skip
+    m = min(scipy_sample, n_orig)
+    t_sp, blocks = _time(lambda: _scipy_bounded(csr, orig[:m], cutoff, mask, block))
+    mem_sp = _traced_peak_mb(lambda: _scipy_bounded(csr, orig[:min(block, m)], cutoff, mask,
+                                                      block))  # fmt: skip
+    # check: the pairs of the sampled origins are the same, with the same times
+    dense = np.concatenate(blocks)
+    cols = np.flatnonzero(mask)
+    want = np.full((m, n), np.inf)
+    sel = si < m
+    want[si[sel], node[sel]] = d[sel]
+    want = want[:, cols]
+    same = bool(np.array_equal(np.isinf(dense), np.isinf(want)))
+    fin = np.isfinite(want)
+    err = float(np.max(np.abs(dense[fin] - want[fin]))) if fin.any() else 0.0
+    scale = n_orig / m
+    rows.append(_row(bench, graph, n, "scipy dijkstra(limit=), 1 thread", t_sp * scale,
+                     ratio=t_sp * scale / t_am, peak_mb=mem_sp,
+                     note=f"{m} origins timed in blocks of {block}, scaled x{scale:g}; same "
+                          f"pairs {same}, max |diff| {err:.1e} min; vs our 1 thread "
+                          f"x{t_sp * scale / t_am1:.1f}"))  # fmt: skip
+
+
+def _scipy_peer(rows: list[Row]) -> None:
+    """Section 4: scipy on the real France Travel Mapping graph and the 1.5 M generated one."""
+    d = _data_dir()
+    archive = d / "roads_france_travelmapping-20260822_wpt.tar.gz"
+    if archive.exists():
+        from accessmap.network.build import load_travelmapping
+
+        t_b, net = _time(lambda: load_travelmapping(archive))
+        rows.append(_row("Travel Mapping build (France, cached)", "travelmapping FR",
+                         net.n_nodes, "accessmap", t_b,
+                         note=f"{net.n_edges:,} edges; cache {net.meta.get('cache')}"))  # fmt: skip
+        _vs_scipy(rows, "travelmapping FR", net, n_fac=2000, n_orig=5000, cutoff=20.0,
+                  scipy_sample=1000, block=200)  # fmt: skip
+        del net
+        gc.collect()
+    from accessmap.network.graph import RoadNetwork
+
+    g = generate_road_graph(BIG_NODES, seed=42)
+    net = RoadNetwork.from_arrays(g.u, g.v, g.travel_time_min, g.x, g.y, np.arange(g.n_nodes))
+    del g
+    gc.collect()
+    _vs_scipy(rows, f"generated {BIG_NODES / 1e6:g}M", net, n_fac=2000, n_orig=5000,
+              cutoff=20.0, scipy_sample=200, block=20)  # fmt: skip
+
+
 def run() -> list[Row]:
     """Run every section; return the rows (printed by ``benchmarks.run``)."""
     warmup()
     rows: list[Row] = []
-    _real_extracts(rows)
-    _generated(rows)
+    if os.environ.get("BENCH_ROUTING_ONLY_SCIPY") != "1":
+        _real_extracts(rows)
+        _generated(rows)
+    _scipy_peer(rows)
     rows.append(_row("process peak RSS", "-", 0, "all", float("nan"),
                      peak_mb=_peak_rss_mb()))  # fmt: skip
     return rows

@@ -11,7 +11,8 @@ locales export (D265) and the BPE 2019 rows (D201), the Travel Mapping road netw
 Method (``docs/validation.md``): metropolitan France is loaded once per supply year and
 engine; the catchment table (communes -> GP communes within 20 minutes, same commune at 0)
 and the standardised demand come from the pipeline's own stages
-(:func:`accessmap.pipeline.times.times_stage`, :func:`~accessmap.pipeline.catchments.catchments_stage`).
+(:func:`accessmap.pipeline.times.times_stage`,
+:func:`~accessmap.pipeline.catchments.catchments_stage`).
 On the communes of the 2023 sheet (none is in Occitanie: nothing is fitted on Occitanie):
 
 1. the constant conversion ``consultations_per_gp`` is the factor that makes our
@@ -123,8 +124,16 @@ def main(argv: list[str]) -> int:
     off = offs[fit_year]
     rows = []
     fitted: dict[tuple[str, str], tuple[float, ActivityModel]] = {}
-    combos = [("bpe2021", "auto")] if quick else [("bpe2021", "auto"), ("bpe2019", "auto"),
-                                                  ("bpe2021", "crow-fly"), ("bpe2019", "crow-fly")]
+    combos = (
+        [("bpe2021", "auto")]
+        if quick
+        else [
+            ("bpe2021", "auto"),
+            ("bpe2019", "auto"),
+            ("bpe2021", "crow-fly"),
+            ("bpe2019", "crow-fly"),
+        ]
+    )
     for supply, engine in combos:
         s = _setup(supply, engine)
         base = _apl(s, None)

@@ -59,6 +59,15 @@ def _renderer_info(layer: QgsVectorLayer) -> dict:
             {"value": str(c.value()), "label": c.label(), "colour": c.symbol().color().name()}
             for c in r.categories()
         ]
+    elif r.type() == "RuleRenderer":
+        info["rules"] = [
+            {"filter": rule.filterExpression(), "label": rule.label(),
+             "colour": rule.symbol().color().name() if rule.symbol() else None,
+             "outline_style": (rule.symbol().symbolLayer(0).strokeStyle()
+                               if rule.symbol() and hasattr(rule.symbol().symbolLayer(0),
+                                                            "strokeStyle") else None)}
+            for rule in r.rootRule().children()
+        ]  # fmt: skip
     elif r.type() == "singleSymbol":
         sym = r.symbol()
         info["colour"] = sym.color().name()
@@ -96,6 +105,45 @@ def _render(layers: list[QgsVectorLayer], extent: QgsRectangle, path: str) -> di
         "colour_counts": dict(counts.most_common(60)),
         "errors": [f"{e.layerID}: {e.message}" for e in job.errors()],
     }
+
+
+def _project(gpkg: str, outdir: str) -> dict:
+    """Open the project stored in the GeoPackage as QGIS does and export one atlas page."""
+    from qgis.core import QgsLayoutExporter, QgsProject
+
+    project = QgsProject.instance()
+    ok = project.read(f"geopackage:{gpkg}?projectName=accessmap")
+    info: dict = {"read": bool(ok), "layers": [
+        {"name": node.name(), "valid": bool(node.layer() and node.layer().isValid()),
+         "source": node.layer().source() if node.layer() else "",
+         "visible": node.isVisible(),
+         "renderer": node.layer().renderer().type() if node.layer() else None}
+        for node in project.layerTreeRoot().findLayers()]}  # fmt: skip
+    layouts = project.layoutManager().layouts()
+    info["layouts"] = [lay.name() for lay in layouts]
+    if layouts:
+        layout = layouts[0]
+        atlas = layout.atlas()
+        info["atlas_enabled"] = atlas.enabled()
+        info["atlas_coverage"] = atlas.coverageLayer().source() if atlas.coverageLayer() else ""
+        atlas.beginRender()
+        info["atlas_pages"] = atlas.count()
+        atlas.first()
+        info["atlas_first_page"] = atlas.nameForPage(0)
+        path = os.path.join(outdir, "atlas_page1.png")
+        res = QgsLayoutExporter(layout).exportToImage(path, QgsLayoutExporter.ImageExportSettings())
+        atlas.endRender()
+        info["export_result"] = int(res)
+        img = QImage(path)
+        counts: Counter[str] = Counter()
+        for y in range(0, img.height(), 4):
+            for x in range(0, img.width(), 4):
+                counts[QColor(img.pixel(x, y)).name()] += 1
+        total = max(sum(counts.values()), 1)
+        info["atlas_image"] = {"path": path, "width": img.width(), "height": img.height(),
+                               "non_white_share": 1 - counts.get("#ffffff", 0) / total,
+                               "colour_counts": dict(counts.most_common(40))}  # fmt: skip
+    return info
 
 
 def main(argv: list[str]) -> int:
@@ -157,6 +205,7 @@ def main(argv: list[str]) -> int:
         # the region view: sites on top of EPCI need on top of communes
         top = [lyr for lyr in spatial if lyr.name() in ("sites", "communes")]
         report["all"] = _render(top, extent, os.path.join(outdir, "all.png"))
+    report["project"] = _project(gpkg, outdir)
     sys.stdout.write(json.dumps(report) + "\n")
     sys.stdout.flush()
     # QgsApplication.exitQgis() segfaults at interpreter exit on Debian's 3.22 headless build;

@@ -45,7 +45,7 @@ def test_score_default_writes_geopackage(tmp_path, data_dir, capsys) -> None:
     [
         (["--engine", "teleport"], "unknown engine"),
         (["--bands", "10,abc"], "--bands"),
-        (["--engine", "road-network"], "--roads"),
+        (["--engine", "road-network", "--roads", "none"], "--roads"),
         (["--what-if", "99999"], "99999"),
         (["--priority", "missing.csv"], "missing.csv"),
     ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,7 +35,8 @@ def test_communes_layer_complete(score_result) -> None:
     assert has_gp.sum() == 1040
     assert (com.loc[has_gp, "time_gp_min"] == 0).all()
     assert (com.loc[~has_gp, "time_gp_min"] > 0).all()
-    assert set(com["engine"]) == {"crow-fly"}
+    # the default run routes every Occitanie commune on the Travel Mapping network
+    assert set(com["engine"]) == {"road-network"}
 
 
 def test_headline_consistent_with_table(score_result) -> None:
@@ -62,7 +65,7 @@ def test_epci_ranking(score_result) -> None:
 
 def test_sites_gain_matches_recomputation(score_result, occitanie_area) -> None:
     """Opening the proposed sites covers exactly the reported number of new people."""
-    from accessmap.traveltime import CrowFlyEngine
+    from accessmap.traveltime import make_engine
 
     sites = score_result.layers["sites"]
     assert len(sites) == 10
@@ -71,7 +74,7 @@ def test_sites_gain_matches_recomputation(score_result, occitanie_area) -> None:
     assert (np.diff(gains) <= 1e-9).all()  # greedy gains never increase
     com = score_result.layers["communes"].set_index("insee")
     origins = occitanie_area.origins
-    eng = CrowFlyEngine()
+    eng = make_engine(clip=occitanie_area.departements)  # the run's engine (cached network)
     new = origins.loc[sites["insee"].astype(str)]
     t_new = eng.nearest(origins, new)["travel_time_min"]
     t_all = np.fmin(com.loc[origins.index, "time_gp_min"].to_numpy(), t_new.to_numpy())
@@ -87,7 +90,7 @@ def test_metadata_records_run(score_result) -> None:
     meta = score_result.metadata
     assert meta["version"]
     assert meta["parameters"]["threshold_min"] == 15.0
-    assert meta["engines"] == ["crow-fly"]
+    assert meta["engines"] == ["road-network"]
     assert meta["sources"]
 
 
@@ -104,7 +107,7 @@ def test_isochrones_layer(score_result) -> None:
     ("kwargs", "match"),
     [
         ({"engine": "teleport"}, "unknown engine 'teleport'"),
-        ({"engine": "road-network"}, "--roads"),
+        ({"engine": "road-network", "roads": Path("none")}, "--roads"),
         ({"threshold_min": 0}, "threshold"),
         ({"k": -1}, "k"),
         ({"catchment_cutoff_min": 5}, "--cutoff"),
@@ -117,7 +120,7 @@ def test_bad_params(kwargs, match) -> None:
 
 def test_what_if_single_site(occitanie_area, data_dir) -> None:
     res = run_score(
-        ScoreParams(k=0, exact=False, grid=False, what_if=("46102",)),
+        ScoreParams(k=0, exact=False, grid=False, what_if=("46102",), engine="crow-fly"),
         data_dir=data_dir,
         area=occitanie_area,
     )
@@ -133,7 +136,7 @@ def test_extra_zone_layer_scored(tmp_path, occitanie_area, data_dir) -> None:
     path = tmp_path / "zones.gpkg"
     zones.to_file(path, layer="zones")
     res = run_score(
-        ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code"),
+        ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code", engine="crow-fly"),
         data_dir=data_dir,
         area=occitanie_area,
     )
@@ -150,7 +153,8 @@ def test_extra_zone_layer_bad_id(tmp_path, occitanie_area, data_dir) -> None:
     zones.to_file(path, layer="zones")
     with pytest.raises(MissingColumnError, match="code"):
         run_score(
-            ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code"),
+            ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code",
+                        engine="crow-fly"),  # fmt: skip
             data_dir=data_dir,
             area=occitanie_area,
         )
@@ -183,7 +187,7 @@ def test_priority_list_unknown_code(tmp_path, occitanie_area, data_dir) -> None:
     csv.write_text("epci_siren\n200066223\n999999999\n")
     with pytest.raises(UnknownCodeError, match="999999999"):
         run_score(
-            ScoreParams(k=0, exact=False, grid=False, priority=csv),
+            ScoreParams(k=0, exact=False, grid=False, priority=csv, engine="crow-fly"),
             data_dir=data_dir,
             area=occitanie_area,
         )

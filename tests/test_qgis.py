@@ -65,8 +65,12 @@ EXPECTED = {
     "communes": ("graduatedSymbol", "time_gp_min", TIME_CLASSES),
     "cells": ("graduatedSymbol", "time_gp_min", TIME_CLASSES),
     "epci_scores": ("graduatedSymbol", "need_rank", NEED_RANK_CLASSES),
-    "isochrones": ("graduatedSymbol", "threshold_min", ISOCHRONE_CLASSES),
+    "isochrones": ("RuleRenderer", None, None),
     "sites": ("singleSymbol", None, None),
+    "gp_sites": ("singleSymbol", None, None),
+    "emergency_sites": ("singleSymbol", None, None),
+    "hospital_sites": ("singleSymbol", None, None),
+    "health_centres": ("singleSymbol", None, None),
 }
 
 
@@ -95,7 +99,55 @@ def test_default_style_applied_by_qgis(qgis_report, name) -> None:
         assert [r["colour"] for r in rend["ranges"]] == [c.colour for c in classes]
         assert [r["label"] for r in rend["ranges"]] == [c.label for c in classes]
     assert info["db_styles"][0] in {"time to nearest GP", "need rank", "isochrone bands",
-                                    "proposed sites"}  # fmt: skip
+                                    "proposed sites", "facilities"}  # fmt: skip
+
+
+def test_facility_layers_styled_apart(qgis_report) -> None:
+    """GPs, emergency services, hospitals and existing centres: one marker shape each."""
+    markers = {n: qgis_report["layers"][n]["renderer"]["marker"]
+               for n in ("gp_sites", "emergency_sites", "hospital_sites", "health_centres")}  # fmt: skip
+    assert len(set(markers.values())) == 4, markers
+    colours = {qgis_report["layers"][n]["renderer"]["colour"] for n in markers}
+    assert len(colours) == 4 and SITE_COLOUR not in colours
+
+
+def test_cells_are_1km_squares(qgis_report) -> None:
+    cells = qgis_report["_layers"]["cells"]
+    assert set(cells.geom_type) == {"Polygon"}
+    area = cells.geometry.area
+    # the INSPIRE 1 km cells of EPSG:3035 reprojected to Lambert-93: 1 km2 to within 0.5 %
+    assert area.min() > 0.995e6 and area.max() < 1.005e6
+
+
+def test_isochrones_existing_and_proposed_apart(qgis_report) -> None:
+    rules = qgis_report["layers"]["isochrones"]["renderer"]["rules"]
+    existing = [r for r in rules if "'existing'" in r["filter"]]
+    proposed = [r for r in rules if "'proposed'" in r["filter"]]
+    assert [r["colour"] for r in existing] == [c.colour for c in ISOCHRONE_CLASSES]
+    assert len(proposed) == 1 and proposed[0]["colour"] == SITE_COLOUR
+    iso = qgis_report["_layers"]["isochrones"]
+    assert {"existing", "proposed"} <= set(iso["kind"])
+
+
+def test_project_opens_in_order_with_an_atlas(qgis_report) -> None:
+    proj = qgis_report["project"]
+    assert proj["read"]
+    names = [lyr["name"] for lyr in proj["layers"]]
+    assert all(lyr["valid"] for lyr in proj["layers"]), proj["layers"]
+    # sources are relative to the GeoPackage, points above polygons, communes shown
+    assert all(Path(qgis_report["_gpkg"]).name in lyr["source"] for lyr in proj["layers"])
+    assert names[0] == "Nouveaux centres proposés" and names[-1].startswith("Carreaux")
+    assert names.index("Communes : temps jusqu'au médecin") > names.index("Hôpitaux")
+    assert proj["layouts"] == ["Atlas EPCI"] and proj["atlas_enabled"]
+    ranked = qgis_report["_layers"]["epci_scores"]["need_rank"].notna().sum()
+    assert proj["atlas_pages"] == ranked
+    first = qgis_report["_layers"]["epci_scores"].sort_values("need_rank").iloc[0]
+    assert proj["atlas_first_page"] == first["epci_nom"]
+    assert proj["export_result"] == 0
+    img = proj["atlas_image"]
+    assert abs(img["width"] - 1754) <= 1 and abs(img["height"] - 1240) <= 1  # A4 landscape, 150 dpi
+    assert img["non_white_share"] > 0.2
+    assert any(img["colour_counts"].get(c.colour, 0) > 50 for c in TIME_CLASSES)
 
 
 def test_time_style_shows_the_15_minute_break(qgis_report) -> None:
@@ -107,7 +159,7 @@ def test_sites_marked_and_labelled(qgis_report) -> None:
     info = qgis_report["layers"]["sites"]
     assert info["renderer"]["colour"] == SITE_COLOUR
     assert info["labels_enabled"]
-    assert '"rank"' in info["label_expression"] and '"gain_pop"' in info["label_expression"]
+    assert '"rank"' in info["label_expression"] and '"label"' in info["label_expression"]
 
 
 def test_need_rank_labels_top_28(qgis_report) -> None:
@@ -117,7 +169,7 @@ def test_need_rank_labels_top_28(qgis_report) -> None:
 
 def test_apl_style_stored_and_loads(qgis_report) -> None:
     info = qgis_report["layers"]["communes"]
-    assert info["db_styles"] == ["time to nearest GP", "APL classes"]
+    assert info["db_styles"][0] == "time to nearest GP" and "APL classes" in info["db_styles"]
     apl = info["other_styles"]["APL classes"]
     assert apl["loaded"]
     assert apl["renderer"]["attr"] == "apl"
@@ -129,7 +181,7 @@ def test_rendered_images_not_blank_and_use_class_colours(qgis_report, name) -> N
     img = qgis_report["layers"][name]["image"]
     assert Path(img["path"]).stat().st_size > 5000
     assert not img["errors"]
-    assert img["non_white_share"] > (0.001 if name == "sites" else 0.2)
+    assert img["non_white_share"] > (0.2 if EXPECTED[name][0] != "singleSymbol" else 0.0005)
     counts = img["colour_counts"]
     if name == "communes":
         # interiors are drawn in exactly the class colours: green below 15 minutes, and the
@@ -159,3 +211,10 @@ def test_field_aliases_applied(qgis_report) -> None:
 def test_qgis_leaves_no_side_car_files(qgis_report) -> None:
     gpkg = Path(qgis_report["_gpkg"])
     assert sorted(p.name for p in gpkg.parent.iterdir() if p.is_file()) == [gpkg.name]
+
+
+def test_atlas_page_written(qgis_report) -> None:
+    """The atlas page exported by QGIS is an image of the first EPCI (looked at by hand:
+    the map zoomed on the EPCI, its name and key figures)."""
+    path = Path(qgis_report["project"]["atlas_image"]["path"])
+    assert path.stat().st_size > 20_000

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -32,13 +33,14 @@ from accessmap.cli import main
 from accessmap.data.fetch import content_digest
 from accessmap.data.registry import load_registry
 from accessmap.outputs.atomic import TMP_TAG
+from accessmap.outputs.geopackage import read_run_metadata
 
-FAST = ["--region", "46", "--no-grid", "--no-exact", "-k", "1"]
+FAST = ["--region", "46", "--no-grid", "--no-exact", "-k", "1", "--roads", "none"]
 SUPPLY = "supply_gp_counts_commune_bpe2019.csv"
 ADMIN = "occitanie_admin.gpkg"
 CODES = "commune_codes_to_cog2026_france.csv.gz"
 BPE = "bpe2019_health_equipment_france.csv.gz"
-ACCESSMAP = [sys.executable, "-m", "accessmap.cli"]
+ACCESSMAP = [sys.executable, "-c", "import sys; from accessmap.cli import main; sys.exit(main())"]
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -139,8 +141,8 @@ def copy_earlier(earlier: Path, dest: Path) -> Path:
 # ------------------------------------------------------------------------------ bad data files
 # (id, changes builder, extra argv, exit code, words the one stderr line must hold)
 def _cut_lines(data_dir: Path) -> bytes:
-    lines = csv_lines(data_dir, SUPPLY)
-    return b"".join(lines[: len(lines) // 2])
+    """Cut at a line boundary inside the Lot rows: 2,899 of 4,446 communes left."""
+    return b"".join(csv_lines(data_dir, SUPPLY)[:2900])
 
 
 def _cut_mid_line(data_dir: Path) -> bytes:
@@ -398,38 +400,23 @@ def test_bad_admin_layer(
 def test_modified_data_check_fails_and_allowed_run_names_it(
     tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    d = make_dir(tmp_path, data_dir, {SUPPLY: _cut_lines(data_dir)})
+    """Cut at a line boundary (2,899 of 4,446 rows) and one unknown commune code (46999)."""
+    body = _cut_lines(data_dir).replace(b"46042,", b"46999,", 1)
+    d = make_dir(tmp_path, data_dir, {SUPPLY: body})
     code, out, err = run(["data", "check", "--data-dir", str(d)], capsys)
     assert code == 6, err
-    assert_one_line_error(err, SUPPLY, "2,223 rows, the registry has 4,446")
+    assert_one_line_error(err, SUPPLY, "2,899 rows, the registry has 4,446")
     assert "modified" in out
     # --allow-modified-data: the run goes on and the metadata names the file
     gpkg = tmp_path / "o" / "run.gpkg"
     argv = ["score", "--data-dir", str(d), *FAST, "--supply", "bpe2019",
             "--allow-modified-data", "--out", str(gpkg)]  # fmt: skip
-    code, _, err = run(argv, capsys)
-    assert code == 0, err
-    import json
-
-    con = sqlite3.connect(gpkg)
-    (meta,) = con.execute("SELECT value FROM run_metadata WHERE key = 'metadata'").fetchone() or (
-        None,
-    )
-    con.close()
-    text = json.dumps(json.loads(meta)) if meta else ""
-    assert SUPPLY in text and "modified_data" in text
-
-
-def test_unknown_code_is_a_counted_warning(
-    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    d = make_dir(tmp_path, data_dir, {SUPPLY: _set("insee", "46999", "46042")(data_dir)})
-    gpkg = tmp_path / "o" / "run.gpkg"
-    argv = ["score", "--data-dir", str(d), *FAST, "--supply", "bpe2019",
-            "--allow-modified-data", "--out", str(gpkg)]  # fmt: skip
-    with pytest.warns(UserWarning, match="46999"):
+    with pytest.warns(UserWarning, match="46999"):  # counted warning: unknown code dropped
         code, _, err = run(argv, capsys)
     assert code == 0, err
+    meta = read_run_metadata(gpkg)
+    text = json.dumps(meta, default=str)
+    assert SUPPLY in text and "modified_data" in text
 
 
 # ------------------------------------------------------------------------------ bad options

@@ -360,7 +360,11 @@ def test_exact_time_limit_reports_best_known():
 def test_docstring_examples_run():
     import doctest
 
-    import accessmap.siting as mod
+    from accessmap.siting import coverage, inputs, problem, solvers
 
-    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
+    attempted = 0
+    for mod in (coverage, inputs, problem, solvers):
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, mod.__name__
+        attempted += result.attempted
+    assert attempted > 0

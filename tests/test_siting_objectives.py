@@ -30,7 +30,8 @@ PARAMS = ScoreParams(region="46", engine="crow-fly", grid=False, consultations_p
 
 @pytest.fixture(scope="module")
 def lot(data_dir: Path) -> dict:
-    area = load_area("46", data_dir=data_dir, grid=False)
+    # pharmacies loaded once (the default candidate rule reads them)
+    area = load_area("46", data_dir=data_dir, grid=False, supply_kinds="gp,pharmacy")
     eng = make_engine("crow-fly")
     ts = times_stage(PARAMS, area, eng)
     catch = catchments_stage(PARAMS, ts, eng, area)
@@ -72,8 +73,8 @@ def _reference(lot: dict, opened: list[tuple[str, float]]) -> dict[str, np.ndarr
     new.index.name = None
     extra = lot["engine"].matrix(everyone, new, cutoff_min=60.0, same_commune=True)
     within = extra[extra["travel_time_min"] <= PARAMS.catchment_cutoff_min]
-    mat = pd.concat([c.matrix[["from_id", "to_id", "travel_time_min"]],
-                     within[["from_id", "to_id", "travel_time_min"]]], ignore_index=True)  # fmt: skip
+    cols = ["from_id", "to_id", "travel_time_min"]
+    mat = pd.concat([c.matrix[cols], within[cols]], ignore_index=True)
     cons = gp["count"].astype(float) * c.consultations.reindex(gp.index).astype(float)
     supply = pd.concat([cons, pd.Series([d * PARAMS.consultations_per_gp for _, d in opened],
                                         index=new.index, dtype=float)])  # fmt: skip

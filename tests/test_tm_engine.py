@@ -260,3 +260,38 @@ def test_make_engine_no_roads_and_missing_default(tmp_path: Path) -> None:
     with pytest.warns(TravelTimeWarning, match="roads_france_travelmapping"):
         eng = make_engine(data_dir=empty)
     assert eng.primary is None and eng.names == ["crow-fly"]
+
+
+# ------------------------------------------------------------------ accessmap times mixes too
+def test_cli_times_picks_engines_through_make_engine(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from accessmap.cli import main
+
+    monkeypatch.setenv("ACCESSMAP_CACHE_DIR", str(tmp_path / "cache"))
+    o = pd.read_csv(data_dir / "occitanie_commune_origins.csv", dtype={"insee": str})
+    o = o[o["insee"].str.startswith("32")].iloc[::10]
+    f = pd.read_csv(data_dir / "supply_points_bpe2019_commune_origins.csv", dtype={"insee": str})
+    f = f[f["insee"].str.startswith("32") & (f["kind"] == "gp")]
+    po, pf = tmp_path / "o.csv", tmp_path / "f.csv"
+    o.to_csv(po, index=False)
+    f.to_csv(pf, index=False)
+    base = ["times", "nearest", str(po), str(pf), "--id-col", "insee", "--facility-id-col", "id"]
+    # --engine auto with the Auch extract: road inside it, crow-fly for the rest of the Gers
+    auch = data_dir / "roads_occitanie_auch_pfe-osm2024_edges.csv"
+    out = tmp_path / "mixed.csv"
+    assert main([*base, "--out", str(out), "--engine", "auto", "--roads", str(auch)]) == 0
+    got = pd.read_csv(out, dtype={"origin_id": str})
+    assert set(got["engine"]) == {"road-network", "crow-fly"} and got["travel_time_min"].notna().all()
+    assert "engine: crow-fly, road-network" in capsys.readouterr().out
+    # --engine auto alone: the Travel Mapping network of the data directory, clipped to the points
+    out2 = tmp_path / "tm.csv"
+    assert main([*base, "--out", str(out2), "--engine", "auto", "--data-dir", str(data_dir)]) == 0
+    tm = pd.read_csv(out2, dtype={"origin_id": str}).set_index("origin_id")
+    assert (tm["engine"] == "road-network").all()
+    eng = make_engine(clip=None, data_dir=data_dir)  # whole France: same times in the Gers
+    from accessmap.cli.network import read_points
+
+    ref = eng.nearest(read_points(po, id_col="insee", what="o"),
+                      read_points(pf, id_col="id", what="f"))  # fmt: skip
+    np.testing.assert_allclose(tm["travel_time_min"], ref.loc[tm.index, "travel_time_min"], atol=1e-9)

@@ -176,7 +176,11 @@ def load_area(
     """
     if not (np.isfinite(border_km) and border_km >= 0):
         raise ConfigError(f"border_km must be >= 0 km, got {border_km!r}")
-    kinds = supply.resolve_kinds(supply_kinds)
+    kinds = supply.resolve_kinds(
+        supply_kinds
+        if supply_kinds is None or isinstance(supply_kinds, str)
+        else list(supply_kinds)
+    )
     key = region.strip().lower()
     if key in OCCITANIE_NAMES or (deps is None and key in OCCITANIE_DEPS):
         sel = tuple(deps) if deps else ((key,) if key in OCCITANIE_DEPS else OCCITANIE_DEPS)
@@ -386,7 +390,11 @@ def load_national_area(
     area = _national_zones(region, data_dir=data_dir, deps=deps, crs=crs)
     ctx = supply.SupplyContext(deps=area.deps, data_dir=data_dir, origins=area.origins,
                                occitanie=False, crs=area.crs)  # fmt: skip
-    for name in supply.resolve_kinds(supply_kinds):
+    for name in supply.resolve_kinds(
+        supply_kinds
+        if supply_kinds is None or isinstance(supply_kinds, str)
+        else list(supply_kinds)
+    ):
         kind = supply.get_kind(name)
         area.supply[name] = _indexed(kind.load(ctx), kind.id_col)
         area.sources += [s for s in kind.sources if s not in area.sources]

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
@@ -264,11 +263,15 @@ def _bpe2024_note(data_dir: str | Path | None, deps: set[str]) -> str:
     tot21 = float(g21.reindex(dep24["dep"]).sum())
     tot24 = float(dep24["gp_bpe2024"].sum())
     inside = sorted(deps & set(dep24["dep"]))
-    where = ("none of the compared communes is in them, so it has no effect on this comparison"
-             if not inside else f"départements {', '.join(inside)} of this comparison are scaled")
+    where = (
+        "none of the compared communes is in them, so it has no effect on this comparison"
+        if not inside
+        else f"départements {', '.join(inside)} of this comparison are scaled"
+    )
     return (f"BPE 2024 scaling (--scale-bpe2024, off by default): the file covers the 13 Occitanie "
             f"départements ({tot24:,.0f} GPs in 2024 against {tot21:,.0f} in BPE 2021, APL level "
-            f"of Occitanie x{tot24 / tot21:.3f} since APL is linear in supply); {where}")  # fmt: skip
+            f"of Occitanie x{tot24 / tot21:.3f} since APL is linear in supply); {where}"
+            )  # fmt: skip
 
 
 def compare_result(
@@ -310,9 +313,10 @@ def compare_result(
         data_dir=data_dir,
     ).to_numpy()  # fmt: skip
     matched = agr.communes[agr.communes["status"] == "matched"]
-    share_bands = (float(matched.loc[matched["apl_age_standardised"].astype(bool), "pop_total"]
-                         .sum() / matched["pop_total"].sum())
-                   if "apl_age_standardised" in matched.columns and len(matched) else 0.0)  # fmt: skip
+    share_bands = 0.0
+    if "apl_age_standardised" in matched.columns and len(matched):
+        with_bands = matched["apl_age_standardised"].fillna(False).astype(bool)
+        share_bands = float(matched.loc[with_bands, "pop_total"].sum() / matched["pop_total"].sum())
     s = result.summary
     notes = [
         f"GP supply {s.get('gp_source', params.supply)}; engines {', '.join(engines)}; "

@@ -16,6 +16,7 @@ from accessmap.cli import data as _data  # noqa: F401  (registers its commands o
 from accessmap.cli import network as _network  # noqa: F401
 from accessmap.cli import outputs as _outputs  # noqa: F401
 from accessmap.cli import score as _score  # noqa: F401
+from accessmap.cli import validate as _validate  # noqa: F401
 from accessmap.cli._common import STATE
 from accessmap.cli.app import app
 from accessmap.errors import AccessmapError

@@ -304,6 +304,8 @@ class DeadlineDownloader:
         t_end = time.monotonic() + self.deadline
         try:
             resp = urllib.request.urlopen(_request(url), timeout=min(self.timeout, self.deadline))
+        except FetchError:  # SIGTERM (FetchInterruptedError) is not a network error
+            raise
         except urllib.error.HTTPError as exc:
             raise FetchError(
                 f"{item.dataset}: download of {url} failed: HTTP {exc.code} {exc.reason}; "
@@ -332,6 +334,8 @@ class DeadlineDownloader:
                     )
                 try:
                     chunk = read(CHUNK_SIZE)
+                except FetchError:
+                    raise
                 except OSError as exc:  # timeouts, resets mid-stream
                     raise FetchError(
                         f"{item.dataset}: download of {url} interrupted after {self.done:,} "

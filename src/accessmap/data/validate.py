@@ -145,6 +145,7 @@ def read_csv(
                 ) from exc
     else:  # pragma: no cover - loop always breaks or raises
         raise AssertionError
+    _require_whole_last_line(p, sep)
     if any(c not in df.columns for c in columns):
         header: list[str] | None = None
         if p.suffix.lower() != ".zip":
@@ -156,6 +157,34 @@ def read_csv(
     if not allow_empty:
         require_not_empty(df, where=p.name)
     return df
+
+
+def _require_whole_last_line(p: Path, sep: str | None) -> None:
+    """Raise UnreadableFileError when a plain CSV ends inside a row (a cut download).
+
+    A file cut mid-line parses, its last row padded with missing values, and the error
+    surfaced later as "1 missing value, fill it with 0" (issue 15). A last line without a
+    newline and with fewer fields than the header means the file was cut.
+    """
+    if p.suffix.lower() not in (".csv", ".txt", ".tsv") or p.stat().st_size == 0:
+        return
+    with open(p, "rb") as fh:
+        header = fh.readline()
+        fh.seek(max(0, p.stat().st_size - 65536))
+        tail = fh.read()
+    if tail.endswith((b"\n", b"\r")):
+        return
+    last = tail.rsplit(b"\n", 1)[-1]
+    seps = [sep.encode()] if sep else [b";", b",", b"\t"]
+    sp = max(seps, key=header.count)
+    if last.count(sp) < header.count(sp):
+        shown = last[-40:].decode("utf-8", errors="replace")
+        raise UnreadableFileError(
+            f"{p.name}: looks truncated: the last line ends inside a row ({last.count(sp) + 1} "
+            f"of {header.count(sp) + 1} fields, ending {shown!r}); the file was cut during a "
+            "download or copy: fetch it again (`accessmap data fetch NAME`, with --base-url for "
+            "a bundle file)"
+        )
 
 
 def _read_csv_once(

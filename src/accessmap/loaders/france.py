@@ -64,12 +64,12 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FranceJoinReport",
     "departement_names",
+    "epci_population",
     "france_zones",
     "load_france_communes",
     "load_france_emergency",
     "load_france_gp_supply",
     "load_france_origins",
-    "epci_population",
 ]
 
 #: Zone code of the communes that belong to no EPCI (the four single-commune islands

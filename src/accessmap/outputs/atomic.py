@@ -124,6 +124,8 @@ def check_target(path: Path, overwrite: bool, *, suffix: str | None = None,
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _write_error(path.parent, exc) from exc
+    if not os.access(path.parent, os.W_OK):  # read-only folder or file system: fail before work
+        raise _write_error(path.parent, PermissionError(13, "folder is not writable"))
 
 
 def clean_stale(path: Path) -> list[Path]:

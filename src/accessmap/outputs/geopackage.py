@@ -56,6 +56,9 @@ from accessmap.errors import (
 )
 from accessmap.outputs.atomic import atomic_file, atomic_outputs
 from accessmap.outputs.atomic import check_target as _check_target
+from accessmap.outputs.i18n import DEFAULT_LANG
+from accessmap.outputs.maps import attribution_text
+from accessmap.outputs.qgis_project import write_qgis_project
 from accessmap.outputs.styles import GeometryKind, styles_for_layer
 
 logger = logging.getLogger(__name__)
@@ -74,7 +77,7 @@ __all__ = [
 ]
 
 #: Reserved table names written by :func:`to_geopackage` itself.
-RESERVED = ("layer_styles", "run_metadata")
+RESERVED = ("layer_styles", "run_metadata", "qgis_projects")
 
 #: Human-readable descriptions stored in ``gpkg_contents.description`` (QGIS shows them).
 LAYER_DESCRIPTIONS: dict[str, str] = {
@@ -360,6 +363,9 @@ def to_geopackage(
     metadata: Mapping[str, Any],
     overwrite: bool = False,
     styles: bool = True,
+    project: bool = True,
+    final_name: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> Path:
     """Write layers and tables to one GeoPackage, atomically, with styles and run metadata.
 
@@ -380,6 +386,14 @@ def to_geopackage(
         Replace an existing file. Without it an existing file raises ``OutputExistsError``.
     styles : bool, default True
         Store default QGIS styles (``layer_styles`` table) for the known layers.
+    project : bool, default True
+        Store a QGIS project (``qgis_projects`` table: ordered, styled layers and an EPCI
+        atlas; :mod:`accessmap.outputs.qgis_project`).
+    final_name : str, optional
+        File name the GeoPackage will end up with when ``path`` is a temporary file (the
+        project's data sources are relative to it); default ``path``'s name.
+    lang : {"fr", "en"}, default "fr"
+        Language of the project's layer names and atlas.
 
     Returns
     -------
@@ -448,6 +462,16 @@ def to_geopackage(
                         layer_options={"FID": "id"},
                     )  # fmt: skip
             _write_gpkg_metadata(tmp, rec)
+            if project:
+                spatial = {n: (k, cols) for n, (k, _, cols) in written.items() if k is not None}
+                summary = rec.get("summary") if isinstance(rec.get("summary"), dict) else {}
+                write_qgis_project(
+                    tmp, spatial, gpkg_name=final_name or path.name,
+                    title=f"accessmap — {rec.get('area', '')}".strip(" —"),
+                    attribution=attribution_text(layers, rec),
+                    threshold_min=float((summary or {}).get("threshold_min") or 15.0),
+                    lang=lang,
+                )  # fmt: skip
             # integrity check before replacing anything: every layer present with all its rows
             present = {str(n) for n, _ in pyogrio.list_layers(tmp)}
             for name, df in layers.items():
@@ -730,6 +754,6 @@ def write_run(
     (unit,) = atomic_outputs([gpkg, folder], overwrite=overwrite, suffixes=[".gpkg", None],
                              directories=[False, True])  # fmt: skip
     with unit as (tmp_gpkg, tmp_folder):
-        to_geopackage(layers, tmp_gpkg, metadata=metadata, overwrite=True)
+        to_geopackage(layers, tmp_gpkg, metadata=metadata, overwrite=True, final_name=gpkg.name)
         write_tables(result, tmp_folder, overwrite=True, csv_format=csv_format)
     return gpkg, folder

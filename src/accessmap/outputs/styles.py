@@ -421,9 +421,15 @@ def need_rank_style_qml(*, column: str = "need_rank", label_top: int = 28) -> st
     )
 
 
-def sites_style_qml() -> str:
-    """QML: proposed sites as purple stars labelled ``#rank +gain`` (people newly covered)."""
-    label = "'#' || \"rank\" || '  +' || format_number(\"gain_pop\", 0)"
+def sites_style_qml(columns: Sequence[str] = ()) -> str:
+    """QML: proposed sites as purple stars labelled ``#rank Commune (dep)`` and, on a second
+    line, the gain (people lifted above APL 2.5 when the run wrote it, else people newly
+    within the target)."""
+    cols = set(columns)
+    name = '"label"' if "label" in cols else ('"nom"' if "nom" in cols else "''")
+    gain = "lifted_pop" if "lifted_pop" in cols else "gain_pop"
+    label = (f"'#' || \"rank\" || ' ' || {name} || '\n+' || "
+             f"format_number(\"{gain}\", 0)")  # fmt: skip
     return _qml(
         _single("point", SITE_COLOUR, marker="star", size=6.0, outline="#ffffff",
                 outline_width_mm=0.3),
@@ -431,12 +437,60 @@ def sites_style_qml() -> str:
     )  # fmt: skip
 
 
-def isochrone_style_qml(*, column: str = "threshold_min") -> str:
-    """QML: isochrone bands, semi-transparent, drawn from the widest to the narrowest."""
-    return _qml(
-        _graduated("polygon", column, ISOCHRONE_CLASSES, alpha=0.55, outline="#ffffff",
-                   outline_width_mm=0.0, order_by_desc=column),
-    )  # fmt: skip
+def isochrone_style_qml(*, column: str = "threshold_min", kinds: bool = False) -> str:
+    """QML: isochrone bands, semi-transparent, drawn from the widest to the narrowest.
+
+    With ``kinds`` (a ``kind`` column: ``existing``/``proposed``) a rule-based renderer
+    styles them apart: existing bands filled by threshold class, the target band of each
+    proposed site as a dashed purple outline over them.
+    """
+    if not kinds:
+        return _qml(
+            _graduated("polygon", column, ISOCHRONE_CLASSES, alpha=0.55, outline="#ffffff",
+                       outline_width_mm=0.0, order_by_desc=column),
+        )  # fmt: skip
+    rules, symbols = [], []
+    q = _quote_field(column)
+    for i, c in enumerate(ISOCHRONE_CLASSES):
+        cond = f"{q} > {c.lower:g}" if i else f"{q} >= {c.lower:g}"
+        if not math.isinf(c.upper):
+            cond += f" AND {q} <= {c.upper:g}"
+        flt = quoteattr(f"\"kind\" = 'existing' AND {cond}")
+        lab = quoteattr("existing " + c.label)
+        rules.append(f'<rule key="e{i}" symbol="{i}" label={lab} filter={flt}/>')
+        symbols.append(_symbol("polygon", str(i), c.colour, alpha=0.55, outline="#ffffff",
+                               outline_width_mm=0.0))  # fmt: skip
+    n = len(ISOCHRONE_CLASSES)
+    flt = quoteattr("\"kind\" = 'proposed'")
+    rules.append(f'<rule key="p" symbol="{n}" label="proposed site: target band" filter={flt}/>')
+    symbols.append(_symbol("polygon", str(n), SITE_COLOUR, no_fill=True, outline=SITE_COLOUR,
+                           outline_width_mm=0.6).replace(
+        '<prop k="outline_style" v="solid"/>', '<prop k="outline_style" v="dash"/>'))  # fmt: skip
+    rend = ('<renderer-v2 type="RuleRenderer" symbollevels="0" forceraster="0" '
+            'enableorderby="1" referencescale="-1"><rules key="root">' + "".join(rules)
+            + "</rules><symbols>" + "".join(symbols) + "</symbols>"
+            '<orderby><orderByClause asc="0" nullsFirst="0">'
+            f"{escape(q)}</orderByClause></orderby></renderer-v2>")  # fmt: skip
+    return _qml(rend)
+
+
+#: Point layers of facilities: (layer, marker, colour, size mm, description). Okabe & Ito
+#: (2008) colour-blind-safe colours; shapes differ too, so no meaning rests on hue alone.
+FACILITY_STYLES: tuple[tuple[str, str, str, float, str], ...] = (
+    ("gp_sites", "circle", "#0072b2", 1.8, "GP sites (commune points with GPs, BPE)"),
+    ("emergency_sites", "triangle", "#d55e00", 3.2, "Emergency services (BPE D106)"),
+    ("hospital_sites", "square", "#000000", 2.4, "Hospitals (FINESS)"),
+    ("health_centres", "diamond", "#009e73", 4.0, "Existing Ma Santé, Ma Région centres"),
+)
+
+
+def facility_style_qml(layer: str) -> str:
+    """QML: one facility point layer (:data:`FACILITY_STYLES`)."""
+    for name, marker, colour, size, _ in FACILITY_STYLES:
+        if name == layer:
+            return _qml(_single("point", colour, marker=marker, size=size, outline="#ffffff",
+                                outline_width_mm=0.2))  # fmt: skip
+    raise KeyError(layer)
 
 
 def outline_style_qml() -> str:
@@ -493,11 +547,18 @@ def styles_for_layer(
         add("need rank", need_rank_style_qml(), "EPCI need rank (1 = most in need)",
             "graduatedSymbol")  # fmt: skip
     if name == "sites" and {"rank", "gain_pop"} <= cols:
-        add("proposed sites", sites_style_qml(), "Proposed new health centres: rank and "
-            "people newly within 15 min", "singleSymbol")  # fmt: skip
+        add("proposed sites", sites_style_qml(list(columns)), "Proposed new health centres: "
+            "rank, commune (département) and gain", "singleSymbol")  # fmt: skip
     if name == "isochrones" and "threshold_min" in cols:
-        add("isochrone bands", isochrone_style_qml(), "Drive-time bands from GPs (minutes)",
-            "graduatedSymbol")  # fmt: skip
+        if "kind" in cols:
+            add("isochrone bands", isochrone_style_qml(kinds=True), "Drive-time bands from "
+                "GPs (minutes); proposed sites' target band dashed", "RuleRenderer")  # fmt: skip
+        else:
+            add("isochrone bands", isochrone_style_qml(), "Drive-time bands from GPs "
+                "(minutes)", "graduatedSymbol")  # fmt: skip
+    for fname, _, _, _, fdesc in FACILITY_STYLES:
+        if name == fname and kind == "point":
+            add("facilities", facility_style_qml(fname), fdesc, "singleSymbol")
     if name == "departements" and kind == "polygon":
         add("outlines", outline_style_qml(), "Département boundaries", "singleSymbol")
     return out

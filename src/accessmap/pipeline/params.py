@@ -215,9 +215,7 @@ class ScoreParams:
     def _validate_siting(self) -> None:
         # the objectives of accessmap.siting.OBJECTIVES (params imports no siting module)
         if self.objective not in ("apl", "coverage", "time"):
-            raise ConfigError(
-                f"unknown objective {self.objective!r}: use apl, coverage or time"
-            )
+            raise ConfigError(f"unknown objective {self.objective!r}: use apl, coverage or time")
         if not (self.doctors_per_centre > 0 and self.doctors_per_centre < float("inf")):
             raise ConfigError(
                 f"--doctors-per-centre must be > 0, got {self.doctors_per_centre!r} (default 4 "
@@ -247,9 +245,83 @@ class ScoreResult:
         Headline figures for the CLI and the report.
     metadata : dict
         Parameters, engine, data sources, version and date (written into the GeoPackage).
+    what_if_fn : callable, optional
+        ``(insee, doctors) -> dict``: one more centre evaluated on the run's baseline (set by
+        :func:`accessmap.pipeline.run_score`; see :meth:`what_if`).
+
+    Examples
+    --------
+    >>> result = run_score(ScoreParams(k=5))  # doctest: +SKIP
+    >>> result  # doctest: +SKIP
+    ScoreResult(Occitanie: 4,446 communes, 6,124,653 people; 0.39% beyond 15 min ...)
+    >>> result.layer("epci_scores").head()  # doctest: +SKIP
+    >>> result.what_if("46102")["lifted_pop"]  # doctest: +SKIP
     """
 
     layers: dict[str, gpd.GeoDataFrame]
     tables: dict[str, pd.DataFrame]
     summary: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    what_if_fn: Callable[[str, float | None], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def __repr__(self) -> str:
+        s = self.summary
+        sites = self.layers.get("sites")
+        share = s.get("share_beyond_target")
+        beyond = f"{100 * float(share):.2f}%" if share is not None else "?"
+        return (
+            f"ScoreResult({s.get('area', '?')}: {int(s.get('communes', 0)):,} communes, "
+            f"{int(s.get('population', 0)):,} people; {beyond} beyond "
+            f"{float(s.get('threshold_min', 15)):g} min; engines "
+            f"{', '.join(map(str, s.get('engines', [])))}; "
+            f"{0 if sites is None else len(sites)} sites; "
+            f"layers {', '.join(self.layers)}; tables {', '.join(self.tables)})"
+        )
+
+    def layer(self, name: str) -> pd.DataFrame:
+        """One layer (GeoDataFrame) or table (DataFrame) of the run, by name.
+
+        Raises
+        ------
+        ConfigError
+            No such layer or table; the message lists them.
+        """
+        if name in self.layers:
+            return self.layers[name]
+        if name in self.tables:
+            return self.tables[name]
+        raise ConfigError(
+            f"no layer or table {name!r} in this result: have "
+            f"{', '.join([*self.layers, *self.tables])}"
+        )
+
+    def site_gains(self) -> pd.DataFrame:
+        """The proposed sites' gains in their order (no geometry): rank, commune, doctors,
+        people newly within the target (``gain_pop``), people lifted above APL 2.5
+        (``lifted_pop``) and the cumulative totals, as far as the run wrote them."""
+        sites = self.layers.get("sites")
+        if sites is None or not len(sites):
+            return pd.DataFrame()
+        keep = [c for c in ("rank", "year", "insee", "label", "nom", "epci_nom", "doctors",
+                            "gain_pop", "cumulative_pop", "lifted_pop", "cumulative_lifted_pop",
+                            "apl_site_before", "apl_site_after", "time_change_min")
+                if c in sites.columns]  # fmt: skip
+        return pd.DataFrame(sites[keep]).sort_values("rank").reset_index(drop=True)
+
+    def what_if(self, insee: str, doctors: float | None = None) -> dict[str, Any]:
+        """What one more centre at commune ``insee`` (with ``doctors`` doctors, default the
+        run's ``doctors_per_centre``) would change on the run's baseline: people newly within
+        the target, people lifted above APL 2.5, the site's APL before and after.
+
+        Raises
+        ------
+        ConfigError
+            The result carries no siting model (built outside :func:`run_score`).
+        """
+        if self.what_if_fn is None:
+            raise ConfigError(
+                "this result has no siting model: run it with accessmap.run_score to ask what-ifs"
+            )
+        return self.what_if_fn(str(insee), doctors)

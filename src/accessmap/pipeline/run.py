@@ -21,15 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import shapely
 
 from accessmap.area import Area, load_area
-from accessmap.config import WORKING_CRS
+from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
+from accessmap.errors import AccessmapError
 from accessmap.geography import resolve_region
+from accessmap.loaders.supply import load_health_centres
 from accessmap.parallel import _session, dask_client
 from accessmap.pipeline.catchments import catchments_stage
 from accessmap.pipeline.isochrones import isochrones_stage, land_of
 from accessmap.pipeline.params import Progress, ScoreParams, ScoreResult
-from accessmap.pipeline.sites import siting_stage
+from accessmap.pipeline.sites import SitingStage, siting_stage, what_if_site
 from accessmap.pipeline.summary import _metadata, run_summary, sensitivity_table
 from accessmap.pipeline.times import times_stage
 from accessmap.pipeline.zones import zones_stage
@@ -151,8 +154,9 @@ def _run_score(
         "isochrones": iso,
     }
     if cells is not None:
-        layers["cells"] = gpd.GeoDataFrame(cells.reset_index(drop=True), geometry="geometry",
-                                           crs=WORKING_CRS)  # fmt: skip
+        layers["cells"] = _cell_squares(gpd.GeoDataFrame(cells.reset_index(drop=True),
+                                                         geometry="geometry", crs=WORKING_CRS))
+    layers.update(_facility_layers(area, data_dir))  # fmt: skip
     if zones.extra_zones is not None:
         layers["zones"] = zones.extra_zones
     tables = {
@@ -175,7 +179,67 @@ def _run_score(
         "filled": list(area.communes.attrs.get("filled_holes", [])),
         "left": list(area.communes.attrs.get("holes_left", [])),
     }
-    return ScoreResult(layers=layers, tables=tables, summary=summary, metadata=metadata)
+    return ScoreResult(layers=layers, tables=tables, summary=summary, metadata=metadata,
+                       what_if_fn=_what_if_fn(sited, times.com, params))  # fmt: skip
+
+
+_INSPIRE = r"^CRS(?P<epsg>\d+)RES(?P<res>\d+)mN(?P<n>\d+)E(?P<e>\d+)$"
+
+
+def _cell_squares(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The population cells as their INSPIRE squares (1 km in EPSG:3035, from ``cell_id``:
+    ``CRS3035RES1000mN{y}E{x}``, lower-left corner) in EPSG:2154, the centre kept in ``x``,
+    ``y`` (EPSG:2154 metres); cells whose id is not INSPIRE keep their point."""
+    parts = cells["cell_id"].astype(str).str.extract(_INSPIRE)
+    ok = parts["n"].notna().to_numpy()
+    if not ok.any() or parts.loc[ok, "epsg"].nunique() != 1:
+        return cells
+    out = cells.copy()
+    out["x"] = cells.geometry.x.round(1)
+    out["y"] = cells.geometry.y.round(1)
+    e = parts["e"].astype(float).to_numpy()[ok]
+    n = parts["n"].astype(float).to_numpy()[ok]
+    res = parts["res"].astype(float).to_numpy()[ok]
+    boxes = gpd.GeoSeries(shapely.box(e, n, e + res, n + res),
+                          crs=f"EPSG:{parts.loc[ok, 'epsg'].iloc[0]}").to_crs(WORKING_CRS)
+    if not ok.all():  # mixed ids: keep the points rather than mix geometry types
+        return cells
+    return gpd.GeoDataFrame(out.drop(columns="geometry"), geometry=boxes.to_numpy(),
+                            crs=WORKING_CRS)
+
+
+def _facility_layers(area: Area, data_dir: str | Path | None) -> dict[str, gpd.GeoDataFrame]:
+    """Point layers for QGIS: GP sites, emergency services, hospitals (the area's supply) and
+    the existing "Ma Santé, Ma Région" centres (Occitanie; partial list, loaders.supply)."""
+    names = {"gp": "gp_sites", "emergency": "emergency_sites", "hospital": "hospital_sites"}
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for kind, name in names.items():
+        df = area.supply.get(kind)
+        if isinstance(df, gpd.GeoDataFrame) and len(df):
+            out[name] = gpd.GeoDataFrame(df.reset_index(drop=True), geometry="geometry",
+                                         crs=df.crs).to_crs(WORKING_CRS)
+    if set(area.deps) & set(OCCITANIE_DEPS):
+        try:
+            centres = load_health_centres(data_dir)
+        except AccessmapError as exc:  # optional dataset: the layer is left out
+            log.info("no Ma Santé centres layer: %s", exc)
+        else:
+            centres = centres[centres["insee"].isin(area.communes["insee"])]
+            out["health_centres"] = centres.reset_index(drop=True)
+    return out
+
+
+def _what_if_fn(sited: SitingStage, com: Any, params: ScoreParams) -> Any:
+    """``ScoreResult.what_if``: one more centre on the run's baseline (pipeline.sites)."""
+    problem, base = sited.problem, sited.baseline
+    if problem is None or base is None:
+        return None
+
+    def fn(code: str, doctors: float | None = None) -> dict[str, Any]:
+        d = params.doctors_per_centre if doctors is None else float(doctors)
+        return what_if_site(problem, base, code, d, com)
+
+    return fn
 
 
 def _run_region_task(

@@ -324,8 +324,9 @@ def siting_stage(
     mat = engine.matrix(origins, sites_pts, cutoff_min=cut, same_commune=True)
     mat = mat[mat["from_id"].isin(com.index)][["from_id", "to_id", "travel_time_min"]]
     if len(ctx_pop):
-        ctx_mat = engine.matrix(ctx[["geometry"]], sites_pts,
-                                cutoff_min=params.catchment_cutoff_min, same_commune=True)
+        ctx_mat = engine.matrix(
+            ctx[["geometry"]], sites_pts, cutoff_min=params.catchment_cutoff_min, same_commune=True
+        )
         mat = pd.concat([mat, ctx_mat[["from_id", "to_id", "travel_time_min"]]],
                         ignore_index=True)  # fmt: skip
     problem = siting.build_problem(
@@ -427,17 +428,26 @@ def siting_stage(
         "border_context_communes": len(ctx_pop),
         "existing_centres": int((fixed["kind"] != "planned").sum()) if len(fixed) else 0,
         "existing_doctors": float(fixed.loc[fixed["kind"] != "planned", "doctors"].sum())
-        if len(fixed) else 0.0,
+        if len(fixed)
+        else 0.0,
         "planned_centres": int((fixed["kind"] == "planned").sum()) if len(fixed) else 0,
-        "fixed_sites": [{"site_id": str(r.site_id), "label": _label(r.nom, com.loc[r.insee, "dep"]),
-                         "kind": str(r.kind), "doctors": float(r.doctors)}
-                        for r in fixed.itertuples()],  # fmt: skip
+        "fixed_sites": [
+            {
+                "site_id": str(r.site_id),
+                "label": _label(r.nom, com.loc[r.insee, "dep"]),
+                "kind": str(r.kind),
+                "doctors": float(r.doctors),
+            }
+            for r in fixed.itertuples()
+        ],
         "table_cutoff_min": cut,
         "baseline": {
-            "pop_below_2_5": base.pop_below(), "covered_pop": base.covered_pop(),
-            "pop_beyond_target": total_pop - base.covered_pop(), "mean_time_min": base.mean_time(),
+            "pop_below_2_5": base.pop_below(),
+            "covered_pop": base.covered_pop(),
+            "pop_beyond_target": total_pop - base.covered_pop(),
+            "mean_time_min": base.mean_time(),
             "effect_of_fixed_centres": base.effects(gp_only),
-        },  # fmt: skip
+        },
         "effects": compare.get(params.objective, {}),
         "bound": bound_info,
         "compare": compare,
@@ -500,7 +510,7 @@ def _years(chosen: pd.DataFrame, per_year: int | None) -> list[dict[str, Any]]:
     for year, g in chosen.groupby("year", sort=True):
         last = g.iloc[-1]
         out.append({
-            "year": int(year), "sites": [str(x) for x in g["label"]],
+            "year": int(str(year)), "sites": [str(x) for x in g["label"]],
             "lifted_pop": float(last["cumulative_lifted_pop"]),
             "newly_within_pop": float(last["cumulative_pop"]),
             "pop_below_2_5": float(last["pop_below_2_5"]),
@@ -553,8 +563,12 @@ def what_if_site(problem: siting.SitingProblem, base: siting.SitingState, code: 
     }  # fmt: skip
 
 
-def _what_if_table(problem: siting.SitingProblem, base: siting.SitingState,
-                   what_ifs: list[tuple[str, float]], com: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
+def _what_if_table(
+    problem: siting.SitingProblem,
+    base: siting.SitingState,
+    what_ifs: list[tuple[str, float]],
+    com: pd.DataFrame,
+) -> pd.DataFrame:
     rows = [what_if_site(problem, base, code, d, com) for code, d in what_ifs]
     cols = ["site_id", "nom", "label", "doctors", "gain_pop", "lifted_pop",
             "under_in_reach_pop", "apl_gain_under", "apl_site_before", "apl_site_after",

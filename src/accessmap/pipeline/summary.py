@@ -50,7 +50,7 @@ def run_summary(
     """Headline figures for the CLI, the report and the metadata."""
     com, cells, gp = times.com, times.cells, times.gp
     tcol = f"within_{params.threshold_min:g}"
-    curve, exact_info = sited.curve, sited.exact_info
+    exact_info = sited.exact_info
     agreement_summary = zones.agreement_summary
     # --- summary -------------------------------------------------------------------------
     pop = com["pop"].astype(float)
@@ -93,8 +93,12 @@ def run_summary(
         "gini_apl": float(measures.gini(apl_vals, pop.to_numpy())),
         "palma_apl": float(measures.palma(apl_vals, pop.to_numpy())),
         "k": params.k,
-        "new_covered_pop": int(curve["cumulative_pop"].iloc[-1]) if len(curve) else 0,
+        # people newly within the target with the proposed sites (the run's objective)
+        "new_covered_pop": int(sited.sites["cumulative_pop"].iloc[-1]) if len(sited.sites) else 0,
         "exact": exact_info,
+        # objective, candidate rule, fixed centres, baseline, effects of the proposed sites,
+        # bound and gap, effect after each year, the three objectives compared
+        "siting": getattr(sited, "info", {}),
         "agreement": agreement_summary or None,
         **_dask_info(client, engine),
         "seconds": round(seconds, 2),

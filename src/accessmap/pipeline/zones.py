@@ -64,8 +64,11 @@ def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> Zones
             "status",
             np.where(
                 agreement_table["epci_siren"].isin(official),
-                np.where((agreement_table["need_rank"] <= params.top_n).fillna(False)
-                         .astype(bool), "hit", "missed"),
+                np.where(
+                    (agreement_table["need_rank"] <= params.top_n).fillna(False).astype(bool),
+                    "hit",
+                    "missed",
+                ),
                 "ours only",
             ),
         )

@@ -141,7 +141,9 @@ def parse_what_if(item: str, *, default_doctors: float) -> tuple[str, float]:
     except ValueError:
         d = math.nan
     if not (math.isfinite(d) and d > 0):
-        raise ConfigError(f"--what-if {item!r}: doctors after ':' must be a number > 0, e.g. 46102:6")
+        raise ConfigError(
+            f"--what-if {item!r}: doctors after ':' must be a number > 0, e.g. 46102:6"
+        )
     return code, d
 
 
@@ -166,7 +168,7 @@ def read_sites_file(path: str | Path, *, option: str = "--candidates") -> pd.Dat
 
     Raises
     ------
-    MissingFileError, MissingColumnError, BadValueError
+    DataNotFoundError, MissingColumnError, BadValueError
         File missing, no usable column, bad codes, coordinates or doctors.
     """
     p = v.require_file(path)
@@ -225,11 +227,11 @@ def read_sites_file(path: str | Path, *, option: str = "--candidates") -> pd.Dat
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise BadValueError(f"{option} {p.name} row {i + 2}: neither an INSEE code nor a point")
-    codes = out["insee"].dropna()
-    bad_code = ~codes.str.match(_CODE.pattern)
+    codes_s: pd.Series = out["insee"].dropna()
+    bad_code = ~codes_s.str.match(_CODE.pattern)
     if bad_code.any():
         raise BadValueError(
-            f"{option} {p.name}: {codes[bad_code].iloc[0]!r} is not an INSEE commune code "
+            f"{option} {p.name}: {codes_s[bad_code].iloc[0]!r} is not an INSEE commune code "
             "(5 characters, e.g. 46102)"
         )
     ids = (

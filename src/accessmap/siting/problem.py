@@ -68,9 +68,13 @@ def _step_weight(t: np.ndarray, bands: Sequence[tuple[float, float]]) -> np.ndar
     return out
 
 
-def _aligned(values: pd.Series, index: pd.Index, name: str, *, allow_nan: bool = False) -> np.ndarray:
+def _aligned(
+    values: pd.Series, index: pd.Index, name: str, *, allow_nan: bool = False
+) -> np.ndarray:
     if not isinstance(values, pd.Series):
-        raise BadValueError(f"{name} must be a Series indexed by origin id, got {type(values).__name__}")
+        raise BadValueError(
+            f"{name} must be a Series indexed by origin id, got {type(values).__name__}"
+        )
     missing = ~index.isin(values.index)
     if missing.any():
         raise UnknownCodeError(
@@ -82,7 +86,9 @@ def _aligned(values: pd.Series, index: pd.Index, name: str, *, allow_nan: bool =
     bad |= arr < 0
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise BadValueError(f"{name} holds {arr[i]!r} for origin {index[i]!r}; give finite values >= 0")
+        raise BadValueError(
+            f"{name} holds {arr[i]!r} for origin {index[i]!r}; give finite values >= 0"
+        )
     return arr
 
 

@@ -204,7 +204,8 @@ def swap_search(
             new = objective_value(_state_with(without, [r], d), base, objective)
             tol = 1e-9 * max(1.0, abs(current[0]))
             if new[0] > current[0] + tol or (
-                new[0] >= current[0] - tol and new[1] > current[1] + 1e-9 * max(1.0, abs(current[1]))
+                new[0] >= current[0] - tol
+                and new[1] > current[1] + 1e-9 * max(1.0, abs(current[1]))
             ):
                 chosen[pos] = r
                 current = new

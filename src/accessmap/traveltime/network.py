@@ -782,12 +782,12 @@ class NetworkEngine:
             r1 = min(nrow, r0 + rows_per)
             cy = ymax - (np.arange(r0, r1) + 0.5) * cell
             pts = np.column_stack([np.tile(cx, r1 - r0), np.repeat(cy, ncol)])
-            d, j = self._tree.query(pts, distance_upper_bound=self.max_snap_m)
+            d, j = self._tree.query(pts, distance_upper_bound=self.max_snap_m, workers=-1)
             ok = np.isfinite(d)
             tt = np.full(len(pts), np.inf)
             tt[ok] = dist[j[ok]] + self.access_minutes(d[ok])
             if ftree is not None:
-                fd, _ = ftree.query(pts[ok], distance_upper_bound=r_dir)
+                fd, _ = ftree.query(pts[ok], distance_upper_bound=r_dir, workers=-1)
                 tt[ok] = np.fmin(tt[ok], self.access_minutes(fd))
             time[r0 * ncol : r1 * ncol] = tt
         grid = time.reshape(nrow, ncol)
