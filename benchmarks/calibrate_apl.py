@@ -38,9 +38,11 @@ import sys
 import time
 import warnings
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import optimize, stats
 
 from accessmap import measures
@@ -57,8 +59,9 @@ from accessmap.validation import official_table, validate_apl
 warnings.simplefilter("ignore")
 
 
-def _setup(supply: str, engine: str) -> dict[str, object]:
-    """Matrix, demand and GP heads of metropolitan France for one supply year and engine."""
+def _setup(supply: str, engine: str) -> dict[str, Any]:
+    """Matrix, demand and GP heads of metropolitan France for one supply year and engine,
+    with the sparse weight matrix of the DREES decay for fast repeated APL evaluations."""
     p = ScoreParams(region="FR", supply=supply, engine=engine, activity="constant",
                     consultations_per_gp=1.0, grid=False, supply_kinds=("gp",))  # fmt: skip
     area = load_area("FR", supply_source=supply, grid=False, supply_kinds=("gp",))
@@ -66,19 +69,55 @@ def _setup(supply: str, engine: str) -> dict[str, object]:
                       margin_m=p.margin_m)  # fmt: skip
     times = times_stage(p, area, eng)
     catch = catchments_stage(p, times, eng, area)
-    return {"matrix": catch.matrix, "demand": catch.std_demand, "gp": times.gp,
-            "engines": sorted(set(times.com["engine"].dropna())),
-            "crow_share": float((times.com["engine"] == "crow-fly").mean())}  # fmt: skip
+    mat, demand, gp = catch.matrix, catch.std_demand, times.gp
+    rows = pd.Index(demand.index).get_indexer(mat["from_id"])
+    cols = pd.Index(gp.index).get_indexer(mat["to_id"])
+    t = mat["travel_time_min"].to_numpy(dtype="float64")
+    w = np.select([t < 10.0, t < 15.0, t <= 20.0], [1.0, 2 / 3, 1 / 3], 0.0)
+    ok = (rows >= 0) & (cols >= 0) & (w > 0)
+    wm = sp.csr_matrix((w[ok], (rows[ok], cols[ok])), shape=(len(demand), len(gp)))
+    s: dict[str, Any] = {
+        "matrix": mat, "demand": demand, "gp": gp, "W": wm,
+        "d": demand.to_numpy(dtype="float64"),
+        "heads": gp["count"].to_numpy(dtype="float64"),
+        "gp_row": pd.Index(demand.index).get_indexer(gp["insee"].astype(str)),
+        "engines": sorted(set(times.com["engine"].dropna())),
+        "crow_share": float((times.com["engine"] == "crow-fly").mean()),
+    }  # fmt: skip
+    # the fast path against the library's APL (the slow, obvious reference here)
+    ref = measures.apl(mat, demand, gp["count"].astype(float), consultations_per_gp=1.0)
+    fast = _apl(s, None)
+    assert np.allclose(fast.to_numpy(), ref.reindex(fast.index).fillna(0.0).to_numpy(),
+                       rtol=1e-9, atol=1e-12), "fast APL differs from measures.apl"  # fmt: skip
+    return s
 
 
-def _apl(s: dict, model: ActivityModel | None, cpg: float = 1.0) -> pd.Series:
-    heads = s["gp"]["count"].astype(float)
-    if model is None:
-        return measures.apl(s["matrix"], s["demand"], heads, consultations_per_gp=cpg)
-    x = s.setdefault("pressure", gp_pressure(s["matrix"], s["demand"], heads,
-                                             s["gp"]["insee"].astype(str)))  # fmt: skip
-    return measures.apl(s["matrix"], s["demand"], heads * model.consultations(x),
-                        consultations_per_gp=1.0)  # fmt: skip
+def _fc(s: dict[str, Any], supply: np.ndarray) -> np.ndarray:
+    den = s["W"].T @ s["d"]
+    r = np.divide(supply, den, out=np.zeros_like(supply), where=den > 0)
+    return np.asarray(s["W"] @ r)
+
+
+def _pressure(s: dict[str, Any]) -> np.ndarray:
+    if "x" not in s:
+        if "W" in s:
+            a = _fc(s, s["heads"])[s["gp_row"]]
+            s["x"] = np.divide(1.0, a, out=np.full(len(a), np.nan), where=a > 0)
+        else:
+            g = s["gp"]
+            s["x"] = gp_pressure(s["matrix"], s["demand"], g["count"].astype(float),
+                                 g["insee"].astype(str)).to_numpy()  # fmt: skip
+    return np.asarray(s["x"])
+
+
+def _apl(s: dict[str, Any], model: ActivityModel | None, cpg: float = 1.0) -> pd.Series:
+    """Our APL with a constant conversion (``model=None``) or an activity curve."""
+    if "W" not in s:  # small inputs (tests): the library functions
+        heads = s["gp"]["count"].astype(float)
+        c = cpg if model is None else model.consultations(_pressure(s))
+        return measures.apl(s["matrix"], s["demand"], heads * c, consultations_per_gp=1.0)
+    c = cpg if model is None else model.consultations(_pressure(s))
+    return pd.Series(_fc(s, s["heads"] * c), index=s["demand"].index, name="apl")
 
 
 def _score(apl: pd.Series, off: pd.DataFrame, mask: pd.Series | None = None) -> dict[str, float]:
@@ -93,22 +132,33 @@ def _score(apl: pd.Series, off: pd.DataFrame, mask: pd.Series | None = None) -> 
             "below_2_5_official": float(p[f < 2.5].sum() / p.sum())}  # fmt: skip
 
 
-def _fit_activity(s: dict, off: pd.DataFrame, mask: pd.Series) -> ActivityModel:
+def _fit_activity(
+    s: dict[str, Any], off: pd.DataFrame, mask: pd.Series, *, loss: str = "log"
+) -> ActivityModel:
+    """Nelder-Mead fit of the four parameters, then the level matched exactly.
+
+    ``loss="log"`` (default): squared error of ``log(APL + 1)`` weighted by the standardised
+    population (relative errors, so that the under-served communes count as much as the
+    well-served ones); ``"sq"``: squared error of APL.
+    """
     o = off[mask]
     f, w = o["apl"].to_numpy(), o["pop_std"].to_numpy()
+    idx = pd.Index(s["demand"].index).get_indexer(o.index)
 
     def model(v: np.ndarray) -> ActivityModel:
-        low, high = max(v[0], 0.0), min(max(v[1], v[0], 1.0), 6000.0)
-        return ActivityModel(low=min(low, high), high=high, x0=float(np.exp(v[2])),
-                             gamma=max(float(v[3]), 0.05))  # fmt: skip
+        high = float(np.clip(v[1], 1.0, 6000.0))
+        return ActivityModel(low=float(np.clip(v[0], 0.0, high)), high=high,
+                             x0=float(np.exp(v[2])), gamma=max(float(v[3]), 0.05))  # fmt: skip
 
-    def loss(v: np.ndarray) -> float:
-        a = _apl(s, model(v)).reindex(o.index).fillna(0.0).to_numpy()
-        return float((w * (a - f) ** 2).sum() / w.sum())
+    def err(v: np.ndarray) -> float:
+        a = _apl(s, model(v)).to_numpy()[idx]
+        a = np.where(idx >= 0, a, 0.0)
+        e = np.log1p(a) - np.log1p(f) if loss == "log" else a - f
+        return float((w * e**2).sum() / w.sum())
 
-    res = optimize.minimize(loss, np.array([3000.0, 6000.0, np.log(1000.0), 1.0]),
+    res = optimize.minimize(err, np.array([3000.0, 6000.0, np.log(1000.0), 1.0]),
                             method="Nelder-Mead",
-                            options={"maxiter": 300, "xatol": 1e-3, "fatol": 1e-5})  # fmt: skip
+                            options={"maxiter": 600, "xatol": 1e-4, "fatol": 1e-7})  # fmt: skip
     m = model(res.x)
     k = fit_level_scale(_apl(s, m).reindex(o.index), o["apl"], o["pop_std"])
     return m.scaled(k)
@@ -134,30 +184,43 @@ def main(argv: list[str]) -> int:
             ("bpe2019", "crow-fly"),
         ]
     )
+    every = pd.Series(True, index=off.index)
+    odd = pd.Series(off.index.str[:2].str.isdigit()
+                    & (off.index.str[:2].str.replace(r"\D", "0", regex=True).astype(int) % 2 == 1),
+                    index=off.index)  # fmt: skip
+    default_model: ActivityModel | None = None
     for supply, engine in combos:
         s = _setup(supply, engine)
         base = _apl(s, None)
         cpg = fit_level_scale(base.reindex(off.index), off["apl"], off["pop_std"])
-        every = pd.Series(True, index=off.index)
-        model = _fit_activity(s, off, every)
-        fitted[(supply, engine)] = (cpg, model)
         label = f"{supply}, {'+'.join(s['engines'])}"
         print(f"{label}: crow-fly share of communes {s['crow_share']:.3f}; constant fitted "
-              f"{cpg:,.0f} consultations per head count; activity {model}")  # fmt: skip
-        for conv, apl in (("constant 5,400", base * 5400.0), ("constant fitted", base * cpg),
-                          ("activity curve", _apl(s, model))):  # fmt: skip
+              f"{cpg:,.0f} consultations per head count")  # fmt: skip
+        convs: list[tuple[str, pd.Series]] = [("constant 5,400", base * 5400.0),
+                                              ("constant fitted", base * cpg)]  # fmt: skip
+        if default_model is None:  # the default supply and engine: fit the curve
+            for loss in ("log", "sq"):
+                model = _fit_activity(s, off, every, loss=loss)
+                print(f"  activity curve, loss {loss}: {model}")
+                convs.append((f"activity curve ({loss} loss)", _apl(s, model)))
+                for name, fit_mask in (("odd", odd), ("even", ~odd)):
+                    m = _fit_activity(s, off, fit_mask, loss=loss)
+                    sc = _score(_apl(s, m), off, ~fit_mask)
+                    print(
+                        f"    hold-out ({loss}): fitted on {name} départements, scored on the "
+                        "others: " + ", ".join(f"{k} {v:.3f}" for k, v in sc.items())
+                    )
+                if loss == "log":
+                    fitted[(supply, engine)] = (cpg, model)
+            default_model = fitted[(supply, engine)][1]
+        else:  # other supplies/engines: the default curve, its level matched
+            k = fit_level_scale(_apl(s, default_model).reindex(off.index), off["apl"],
+                                off["pop_std"])  # fmt: skip
+            convs.append(("activity curve (log loss)", _apl(s, default_model.scaled(k))))
+        for conv, apl in convs:
             for y, o in offs.items():
                 rows.append({"supply": supply, "engine": "+".join(s["engines"]),
                              "conversion": conv, "year": y, **_score(apl, o)})  # fmt: skip
-        if (supply, engine) == combos[0]:
-            odd = pd.Series(off.index.str[:2].str.isdigit()
-                            & (off.index.str[:2].str.replace(r"\D", "0", regex=True)
-                               .astype(int) % 2 == 1), index=off.index)  # fmt: skip
-            for name, fit_mask in (("odd", odd), ("even", ~odd)):
-                m = _fit_activity(s, off, fit_mask)
-                sc = _score(_apl(s, m), off, ~fit_mask)
-                print(f"  hold-out: fitted on {name} départements {m}; scored on the others: "
-                      + ", ".join(f"{k} {v:.3f}" for k, v in sc.items()))  # fmt: skip
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.round(3).to_string(index=False))

@@ -204,7 +204,9 @@ def test_engine_network_part_agrees_with_networkx(isere) -> None:  # type: ignor
     g = net.to_networkx()
     mat = eng.matrix(o, f, cutoff_min=1e6).set_index(["from_id", "to_id"])["travel_time_min"]
     for oid, row in so.iterrows():
-        lengths = nx.single_source_dijkstra_path_length(g, int(row["node"]), weight="travel_time_min")
+        lengths = nx.single_source_dijkstra_path_length(
+            g, int(row["node"]), weight="travel_time_min"
+        )
         for fid, frow in sf.iterrows():
             ref = row["access_min"] + lengths[int(frow["node"])] + frow["access_min"]
             assert mat[(oid, fid)] == pytest.approx(ref, rel=1e-12)
@@ -282,7 +284,9 @@ def test_cli_times_picks_engines_through_make_engine(
     out = tmp_path / "mixed.csv"
     assert main([*base, "--out", str(out), "--engine", "auto", "--roads", str(auch)]) == 0
     got = pd.read_csv(out, dtype={"origin_id": str})
-    assert set(got["engine"]) == {"road-network", "crow-fly"} and got["travel_time_min"].notna().all()
+    assert (
+        set(got["engine"]) == {"road-network", "crow-fly"} and got["travel_time_min"].notna().all()
+    )
     assert "engine: crow-fly, road-network" in capsys.readouterr().out
     # --engine auto alone: the Travel Mapping network of the data directory, clipped to the points
     out2 = tmp_path / "tm.csv"
@@ -294,4 +298,6 @@ def test_cli_times_picks_engines_through_make_engine(
 
     ref = eng.nearest(read_points(po, id_col="insee", what="o"),
                       read_points(pf, id_col="id", what="f"))  # fmt: skip
-    np.testing.assert_allclose(tm["travel_time_min"], ref.loc[tm.index, "travel_time_min"], atol=1e-9)
+    np.testing.assert_allclose(
+        tm["travel_time_min"], ref.loc[tm.index, "travel_time_min"], atol=1e-9
+    )

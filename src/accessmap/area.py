@@ -253,7 +253,14 @@ def _border_context(
     others = [d for d in geography.METRO_DEPS if d not in set(area.deps)]
     if not others or area.crs != WORKING_CRS:
         return None
+    outline = area.departements.geometry.union_all().simplify(200.0)
     try:
+        # town halls 10 km beyond the context select the départements to load (an origin is
+        # the town hall or a point of the commune, a few km at most from it)
+        near = set(france.departements_near(outline, (border_km + 10.0) * 1000.0, crs=area.crs))
+        others = [d for d in others if d in near]
+        if not others:
+            return None
         communes = france.load_france_communes(deps=others, data_dir=data_dir, crs=area.crs)
         origins = france.load_france_origins(communes=communes, crs=area.crs)
     except AccessmapError as exc:
@@ -264,7 +271,6 @@ def _border_context(
         log.debug(msg)
         warnings.warn(msg, BorderContextWarning, stacklevel=3)
         return None
-    outline = area.departements.geometry.union_all().simplify(200.0)
     near = origins.geometry.dwithin(outline, border_km * 1000.0).to_numpy()
     pts = origins.loc[near, ["insee", "geometry"]].drop_duplicates("insee")
     attrs = pd.DataFrame(communes.drop(columns="geometry")).set_index("insee")

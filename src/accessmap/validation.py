@@ -18,8 +18,8 @@ Three supply conversions are compared (``conversions`` table): the activity curv
 Likely causes of the largest disagreements (a heuristic, :func:`likely_causes`): ``engine`` (the
 commune was timed by the crow-fly fallback although a road network was used), ``supply`` (its GP
 count moved by at least 1 and 20 % between BPE 2019 and BPE 2021: the supply changes faster than
-the counts), ``border`` (the commune is within 20 km of the study area's edge, a border or a
-coast), ``age bands`` (no census age bands, and the official standardised population differs
+the counts), ``border`` (only for a run with walls at the border, ``border_km=0``: the commune is
+within 20 km of the study area's edge, a border or a coast), ``age bands`` (no census age bands, and the official standardised population differs
 from the total population by more than 10 %: an old or young population DREES weights and we do
 not), else ``activity`` (GP activity or location, which head counts per commune do not show).
 
@@ -42,7 +42,7 @@ import pandas as pd
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
 from accessmap.data.registry import dataset_path
 from accessmap.errors import UnknownCodeError
-from accessmap.geography import REGIONS
+from accessmap.geography import REGIONS, resolve_region
 from accessmap.loaders import drees, france, statlocales
 from accessmap.loaders.bpe import UnmatchedCodeWarning
 from accessmap.measures.agreement import AplAgreement, compare_apl
@@ -308,7 +308,9 @@ def compare_result(
     largest = agr.largest_abs.copy()
     engines = result.summary.get("engines", [])
     largest["cause"] = likely_causes(
-        largest, road="road-network" in engines, communes=com,
+        # with a border context the area has no wall: the border is then not a likely cause
+        largest, road="road-network" in engines,
+        communes=com if not result.summary.get("border_context_communes") else None,
         whole_country=len(result.metadata.get("departements", [])) >= 96,
         data_dir=data_dir,
     ).to_numpy()  # fmt: skip
@@ -416,6 +418,15 @@ def validate_apl(
     p = replace(base, region=region, k=0, exact=False, grid=False,
                 isochrone_min=(base.threshold_min,), what_if=())  # fmt: skip
     official = official_table(workbook, year=year, data_dir=data_dir)
+    wanted = {"occitanie", "76", "r76"}
+    deps = set(OCCITANIE_DEPS) if region.strip().lower() in wanted else set(resolve_region(region))
+    if not drees_dep(official["insee"]).isin(deps).any():  # fail before the run
+        raise UnknownCodeError(
+            f"the DREES workbook has no commune of {region!r} (départements "
+            f"{', '.join(sorted(deps)[:5])}...); the bundle's workbook leaves Occitanie out: "
+            "download the complete apl_generalistes.xlsx from data.drees, or validate another "
+            "--region"
+        )
     result = run_score(p, data_dir=data_dir)
     val = compare_result(result, official, params=p, n_largest=n_largest, data_dir=data_dir)
     if set(result.layers["communes"]["dep"]) & set(OCCITANIE_DEPS):

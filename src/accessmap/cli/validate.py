@@ -100,7 +100,7 @@ def render(val: AplValidation, summary: dict, out: Path | None) -> None:
               "population)", title_justify="left")  # fmt: skip
     for c in ("conversion", "Spearman", "Pearson", "level ours", "official", "ratio",
               "< 2.5 ours", "< 2.5 off.", "< 4 ours", "< 4 off.", "same class"):  # fmt: skip
-        t.add_column(c, justify="left" if c == "conversion" else "right")
+        t.add_column(c, justify="left" if c == "conversion" else "right", no_wrap=True)
     for _, r in val.conversions.iterrows():
         t.add_row(str(r["conversion"]), _num(r["spearman"]), _num(r["pearson"]),
                   _num(r["level_ours"], 2), _num(r["level_official"], 2), _num(r["level_ratio"]),

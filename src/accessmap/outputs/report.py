@@ -276,7 +276,8 @@ def _border_caveat(c: Catalogue, s: Mapping[str, Any]) -> str:
 
 
 def _supply_year(meta: Mapping[str, Any]) -> str:
-    supply = str((meta.get("parameters") or {}).get("supply", "bpe2019"))
+    s = meta.get("summary") or {}
+    supply = str(s.get("gp_source") or (meta.get("parameters") or {}).get("supply", "bpe2019"))
     digits = "".join(ch for ch in supply if ch.isdigit())
     return digits[:4] if len(digits) >= 4 else supply
 
@@ -740,7 +741,7 @@ def report_context(
             "text": c.t("methods.need_text", criteria=_criteria_text(c, meta)),
         },
         {"head": c.t("methods.sites"), "text": c.t("methods.sites_text")},
-        {"head": c.t("methods.limits"), "text": c.t("methods.limits_text")},
+        {"head": c.t("methods.limits"), "text": c.t("methods.limits_text", year=_supply_year(meta))},
         {
             "head": c.t("methods.holes"),
             "text": c.t(

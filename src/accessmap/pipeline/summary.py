@@ -134,7 +134,9 @@ def _road_coverage(params: ScoreParams, engine: MixedEngine, com: pd.DataFrame,
     routed = (com["engine"].astype(str) == engine.primary.name).to_numpy() & np.isfinite(t)
     total = float(pop.sum())
     share = float(pop.to_numpy()[routed].sum()) / total if total else 0.0
-    if routed.any():
+    # the same-commune rule gives 0 min without routing: a road file that reaches nothing
+    # still leaves those zeros, so "covers" means at least one positive routed time
+    if (routed & (t.to_numpy() > 0)).any():
         return share
     source = Path(str((getattr(engine.primary.network, "meta", {}) or {}).get("source", ""))).name
     what = f"the road network {source or params.roads}"
