@@ -21,12 +21,12 @@ install: $(BIN)/accessmap
 run: install
 	$(BIN)/accessmap score --out $(OUT)/accessmap.gpkg --overwrite
 
-## After `make run`: the A4 map, the interactive map and the HTML report from its GeoPackage.
+## After `make run`: the A4 maps, the offline interactive map and the report (HTML + A4 PDF).
 maps: install
 	$(BIN)/accessmap map $(OUT)/accessmap.gpkg --indicator time --out $(OUT)/map_time.png --html $(OUT)/map.html --overwrite
 	$(BIN)/accessmap map $(OUT)/accessmap.gpkg --indicator apl --out $(OUT)/map_apl.png --overwrite
 	$(BIN)/accessmap map $(OUT)/accessmap.gpkg --indicator need --out $(OUT)/map_need.png --overwrite
-	$(BIN)/accessmap report $(OUT)/accessmap.gpkg --out $(OUT)/report.html --overwrite
+	$(BIN)/accessmap report $(OUT)/accessmap.gpkg --out $(OUT)/report.html --pdf $(OUT)/report.pdf --overwrite
 
 ## Install, then run the test suite (what CI runs).
 test: install

@@ -42,7 +42,8 @@ def test_score_region_corse_du_sud_cli(tmp_path, data_dir, capsys) -> None:
 
 
 def test_score_france_crow_fly(data_dir) -> None:
-    res = run_score(ScoreParams(region="FR", grid=False, k=5, exact=False), data_dir=data_dir)
+    res = run_score(ScoreParams(region="FR", grid=False, k=5, exact=False, engine="crow-fly"),
+                    data_dir=data_dir)  # fmt: skip
     s = res.summary
     com = res.layers["communes"]
     assert 34_700 <= s["communes"] <= 34_760  # metropolitan France, COG 2026

@@ -1,4 +1,4 @@
-"""accessmap.outputs.geopackage: GeoPackage (layers, attribute tables, styles, metadata), CSV, safety."""
+"""accessmap.outputs.geopackage: GeoPackage layers, tables, styles, metadata, QGIS project, CSV."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import shapely
 
 import accessmap.outputs.geopackage as export
 from accessmap.errors import ConfigError, MissingCRSError, OutputExistsError
+from accessmap.outputs.atomic import OutputWriteError
 from accessmap.outputs.geopackage import (
     ExportError,
     layers_of,
@@ -102,7 +103,7 @@ def test_values_and_crs_round_trip(gpkg, outputs) -> None:
 def test_run_metadata_in_table_and_gpkg_metadata_extension(gpkg, outputs) -> None:
     _, meta = outputs
     rec = read_run_metadata(gpkg)
-    assert rec["engines"] == meta["engines"] == ["crow-fly"]
+    assert rec["engines"] == meta["engines"] and rec["engines"]
     assert rec["sources"] == meta["sources"]
     assert all(s["licence"] for s in rec["sources"])
     assert rec["parameters"]["threshold_min"] == 15.0
@@ -128,7 +129,7 @@ def test_run_metadata_in_table_and_gpkg_metadata_extension(gpkg, outputs) -> Non
     )  # fmt: skip
     doc = json.loads(text)
     assert doc["sources"] == meta["sources"]
-    assert doc["engines"] == ["crow-fly"]
+    assert doc["engines"] == meta["engines"]
     # GDAL exposes the record, and reading leaves no .aux.xml side-car behind
     info = pyogrio.read_info(gpkg, layer="communes")
     assert json.loads(info["dataset_metadata"]["GPKG_METADATA_ITEM_1"]) == doc
@@ -147,7 +148,17 @@ def test_layer_styles_table_as_qgis_writes_it(gpkg) -> None:
     by_layer: dict[str, list[tuple]] = {}
     for r in rows:
         by_layer.setdefault(r[2], []).append(r)
-    assert set(by_layer) == {"communes", "cells", "epci_scores", "sites", "isochrones"}
+    assert set(by_layer) == {
+        "communes",
+        "cells",
+        "epci_scores",
+        "sites",
+        "isochrones",
+        "gp_sites",
+        "emergency_sites",
+        "hospital_sites",
+        "health_centres",
+    }
     for layer, rs in by_layer.items():
         assert sum(r[6] for r in rs) == 1, f"{layer}: exactly one default style"
         for cat, schema, _, gcol, _, qml, _ in rs:
@@ -165,7 +176,7 @@ def test_layer_styles_table_as_qgis_writes_it(gpkg) -> None:
     sites = ET.fromstring(default["sites"][5].split("\n", 1)[1])
     assert sites.get("labelsEnabled") == "1"
     expr = sites.find("labeling/settings/text-style").get("fieldName")
-    assert '"rank"' in expr and '"gain_pop"' in expr
+    assert '"rank"' in expr and '"label"' in expr
 
 
 def test_styles_false_writes_no_style_table(outputs, tmp_path) -> None:
@@ -209,7 +220,7 @@ def test_failure_midway_leaves_previous_file_and_no_temp(tmp_path, monkeypatch) 
         return real(*args, **kwargs)
 
     monkeypatch.setattr(export.pyogrio, "write_dataframe", flaky)
-    with pytest.raises(ExportError, match="No space left on device") as err:
+    with pytest.raises((ExportError, OutputWriteError), match="No space left on device") as err:
         to_geopackage({"a": _points(4), "b": _points(2)}, p, metadata={}, overwrite=True)
     assert "nothing was replaced" in str(err.value)
     assert _sha(p) == before
@@ -302,9 +313,10 @@ def test_csv_tables(outputs, tmp_path) -> None:
     np.testing.assert_allclose(sites["x"], layers["sites"].geometry.x.round(1))
     assert sites["insee"].tolist() == layers["sites"]["insee"].tolist()
     assert "geometry" not in sites.columns
-    assert json.loads((tmp_path / "csv" / "run_metadata.json").read_text())["engines"] == [
-        "crow-fly"
-    ]
+    assert (
+        json.loads((tmp_path / "csv" / "run_metadata.json").read_text())["engines"]
+        == (meta["engines"])
+    )
     before = _sha(tmp_path / "csv" / "sites.csv")
     with pytest.raises(OutputExistsError, match=r"sites\.csv"):
         to_csv_tables({"sites": layers["sites"].head(2)}, tmp_path / "csv")
@@ -319,3 +331,31 @@ def test_write_tables_from_result(outputs, tmp_path) -> None:
     names = {p.name for p in d.iterdir()}
     assert {"communes.csv", "epci_scores.csv", "siting_curve.csv", "run_metadata.json"} <= names
     assert "agreement.csv" not in names
+
+
+def test_csv_for_french_spreadsheets(outputs, tmp_path) -> None:
+    """``--csv-format fr``: UTF-8 BOM, ';', decimal comma, integers as integers, floats
+    rounded to what the measure supports (CSV_DECIMALS)."""
+    layers, meta = outputs
+    tables = {k: layers[k] for k in ("communes", "departements", "sites")}
+    to_csv_tables(tables, tmp_path / "fr", metadata=meta, csv_format="fr")
+    raw = (tmp_path / "fr" / "departements.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the accents
+    text = raw.decode("utf-8-sig")
+    header, first = text.splitlines()[:2]
+    assert header.split(";")[:3] == ["dep", "dep_nom", "pop"]
+    cells = dict(zip(header.split(";"), first.split(";"), strict=True))
+    dep = layers["departements"].iloc[0]
+    assert cells["pop"] == str(int(dep["pop"]))  # a float column of integers: no ".0"
+    assert cells["share_beyond_15"] == f"{dep['share_beyond_15']:.4f}".replace(".", ",")
+    assert cells["mean_time_min"] == f"{dep['mean_time_min']:.1f}".replace(".", ",")
+    com = pd.read_csv(tmp_path / "fr" / "communes.csv", sep=";", decimal=",",
+                      encoding="utf-8-sig", dtype={"insee": str, "dep": str})  # fmt: skip
+    src = layers["communes"]
+    np.testing.assert_allclose(com["apl"], src["apl"].round(2), atol=1e-9)
+    np.testing.assert_allclose(com["time_gp_min"], src["time_gp_min"].round(1), atol=1e-9)
+    assert com["insee"].tolist() == src["insee"].tolist()
+    plain = pd.read_csv(to_csv_tables({"communes": src}, tmp_path / "plain")[0])
+    np.testing.assert_allclose(plain["apl"], src["apl"])  # the default keeps full precision
+    with pytest.raises(ConfigError, match="unknown CSV format 'xls'"):
+        to_csv_tables(tables, tmp_path / "x", csv_format="xls")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from accessmap.errors import ConfigError, FetchError
 from accessmap.data.fetch import FetchItem, download, fetch, plan_fetch
+from accessmap.errors import ConfigError, FetchError
 
 GOOD = b"accessmap test payload\n" * 200  # 4,600 bytes
 GOOD_SHA = hashlib.sha256(GOOD).hexdigest()

@@ -15,7 +15,6 @@ from pyproj import Transformer
 from shapely.geometry import Polygon, box
 
 from accessmap import loaders as L
-from accessmap.loaders import admin as LA
 from accessmap.config import OCCITANIE_DEPS
 from accessmap.errors import (
     BadValueError,
@@ -30,6 +29,7 @@ from accessmap.errors import (
     UnknownCodeError,
     UnreadableFileError,
 )
+from accessmap.loaders import admin as LA
 
 REGION_POP = 6_124_653  # INSEE population municipale 2023, Occitanie (SOURCES.md)
 
@@ -772,8 +772,8 @@ def test_load_finess_bad(tmp_path: Path) -> None:
 
 def test_check_data_reads_official_downloads(tmp_path: Path, data_dir: Path) -> None:
     """Downloaded official files are read by their loaders, not just listed."""
-    from accessmap.data.registry import get_dataset
     from accessmap.data.check import check_data
+    from accessmap.data.registry import get_dataset
 
     for p in data_dir.iterdir():
         (tmp_path / p.name).symlink_to(p)

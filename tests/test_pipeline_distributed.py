@@ -68,11 +68,13 @@ def _assert_same_result(a: ScoreResult, b: ScoreResult) -> None:
 def test_crowfly_default_run_identical(
     score_result: ScoreResult, occitanie_area: Any, data_dir: Path, client: Any
 ) -> None:
-    """Default Occitanie run (crow-fly): the scheduler changes nothing in the outputs."""
-    got = run_score(ScoreParams(), data_dir=data_dir, area=occitanie_area, scheduler=client)
-    _assert_same_result(score_result, got)
-    assert score_result.summary["scheduler"] is None
-    assert score_result.summary["dask_workers"] == 0
+    """Crow-fly Occitanie run: the scheduler changes nothing in the outputs."""
+    crow = ScoreParams(engine="crow-fly")  # the default now routes on the road network
+    base = run_score(crow, data_dir=data_dir, area=occitanie_area)
+    got = run_score(crow, data_dir=data_dir, area=occitanie_area, scheduler=client)
+    _assert_same_result(base, got)
+    assert base.summary["scheduler"] is None
+    assert base.summary["dask_workers"] == 0
     assert got.summary["scheduler"] == client.scheduler.address
     assert got.summary["dask_workers"] == 2
     # crow-fly steps stay in-process (docs/scaling.md): nothing was sent

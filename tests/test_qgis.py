@@ -104,8 +104,8 @@ def test_default_style_applied_by_qgis(qgis_report, name) -> None:
 
 def test_facility_layers_styled_apart(qgis_report) -> None:
     """GPs, emergency services, hospitals and existing centres: one marker shape each."""
-    markers = {n: qgis_report["layers"][n]["renderer"]["marker"]
-               for n in ("gp_sites", "emergency_sites", "hospital_sites", "health_centres")}  # fmt: skip
+    names = ("gp_sites", "emergency_sites", "hospital_sites", "health_centres")
+    markers = {n: qgis_report["layers"][n]["renderer"]["marker"] for n in names}
     assert len(set(markers.values())) == 4, markers
     colours = {qgis_report["layers"][n]["renderer"]["colour"] for n in markers}
     assert len(colours) == 4 and SITE_COLOUR not in colours

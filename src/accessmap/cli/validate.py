@@ -91,7 +91,7 @@ def apl_command(
 
 def render(val: AplValidation, summary: dict, out: Path | None) -> None:
     """Print the comparison on stdout."""
-    con = Console(file=sys.stdout, width=130)
+    con = Console(file=sys.stdout, width=160)
     a = val.agreement
     con.print(f"[bold]accessmap validate apl[/] — {summary['area']}, APL {val.year} (DREES) "
               f"on {a.n_matched:,} communes; engine {', '.join(summary['engines'])}, GP supply "

@@ -394,5 +394,3 @@ def load_priority_zones(path: str | Path, *, known: Collection[str] | None = Non
     if name_col:
         out["name"] = df[name_col].astype("str").to_numpy()
     return out
-
-

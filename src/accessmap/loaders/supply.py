@@ -233,8 +233,9 @@ def load_gp_supply(
         geometry=gpd.points_from_xy(x.astype(float), y.astype(float)),
         crs="EPSG:4326",
     )
-    gdf, dropped = _known_communes(gdf, data_dir=data_dir, deps=deps, where=p.name)
-    out = gdf.to_crs(WORKING_CRS).reset_index(drop=True)
+    kept, dropped = _known_communes(gdf, data_dir=data_dir, deps=deps, where=p.name)
+    out = gpd.GeoDataFrame(kept, geometry="geometry", crs="EPSG:4326")
+    out = out.to_crs(WORKING_CRS).reset_index(drop=True)
     v.check_within(out, study_extent(data_dir, deps=norm_deps(deps)), margin_m=EXTENT_MARGIN_M,
                    where=p.name, id_col="insee",
                    area="départements " + ",".join(norm_deps(deps)))  # fmt: skip

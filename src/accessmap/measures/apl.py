@@ -72,7 +72,7 @@ CONSULTATIONS_PER_GP = 5400.0
 #: of Travel Mapping with crow-fly fallback, BPE 2021 D265 head counts; ``docs/validation.md``).
 #: A FITTED value, not a measurement: BPE head counts include GPs with little activity (DREES
 #: counts 0 consultations below 250 a year) while 5,400 is what DREES imputes to a new GP.
-CONSULTATIONS_PER_GP_FITTED = 4245.0
+CONSULTATIONS_PER_GP_FITTED = 4238.0
 
 
 #: APL classes (consultations per standardised inhabitant per year): below 2.5 is
@@ -298,11 +298,14 @@ class ActivityModel:
         return ActivityModel(self.low * k, self.high * k, self.x0, self.gamma)
 
 
-#: The activity model fitted outside Occitanie on the DREES APL 2023 workbook (weighted
-#: least squares of APL, weights the standardised population, then the level matched exactly;
-#: Travel Mapping road network with crow-fly fallback, BPE 2021 D265 head counts;
-#: ``benchmarks/calibrate_apl.py``, ``docs/validation.md``). FITTED values.
-ACTIVITY_FITTED = ActivityModel(low=1099.0, high=4670.0, x0=536.0, gamma=3.51)
+#: The activity model fitted outside Occitanie on the 30,290 communes of the DREES APL 2023
+#: sheet (Nelder-Mead on the squared error of ``log(APL + 1)`` weighted by the standardised
+#: population, plus a penalty on the gap of the share of people below 2.5, the level matched
+#: exactly; Travel Mapping road network with crow-fly fallback, BPE 2021 D265 head counts;
+#: ``benchmarks/calibrate_apl.py``, ``docs/validation.md``). FITTED values: about 2,600
+#: consultations per head count where GPs are plentiful (x << 728 people per GP) up to 5,354
+#: where they are scarce, 3,977 at the midpoint.
+ACTIVITY_FITTED = ActivityModel(low=2599.0, high=5354.0, x0=728.0, gamma=0.99)
 
 
 def gp_pressure(

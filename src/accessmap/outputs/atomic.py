@@ -138,7 +138,12 @@ def clean_stale(path: Path) -> list[Path]:
     if not path.parent.is_dir():
         return removed
     for tag in (TMP_TAG, _OLD_TAG):
-        for p in path.parent.glob(f".{path.stem}{tag}*"):
+        prefix = f"{path.stem.lstrip('.')}{tag}"
+        for p in path.parent.glob(f".*{prefix}*"):
+            # ".<stem><tag>..." and the nested temporaries of a writer that itself writes
+            # atomically into a temporary ("..<stem><tag>...<tag>...", SQLite "-journal")
+            if not p.name.lstrip(".").startswith(prefix):
+                continue
             try:
                 if p.lstat().st_mtime < _STARTED:
                     remove_quietly(p)

@@ -26,6 +26,7 @@ commune by name; ``#commune=<INSEE>`` in the address opens that commune's popup.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import math
@@ -61,6 +62,7 @@ from accessmap.outputs.styles import INDICATORS, OUTLINE_COLOUR, SITE_COLOUR, Co
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "MapFigure",
     "WebMap",
     "attribution_text",
     "departement_outlines",
@@ -313,6 +315,16 @@ def _north_arrow(ax: Any) -> Any:
     )
 
 
+class MapFigure(Figure):
+    """The A4 map: a matplotlib :class:`~matplotlib.figure.Figure` that Jupyter shows inline
+    (PNG at 100 dpi) without pyplot's global state."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, facecolor="white")
+        return buf.getvalue()
+
+
 @dataclass
 class _Label:
     x: float
@@ -528,7 +540,7 @@ def plot_map(
     pad = 0.04 * max(xmax - xmin, ymax - ymin)
     xmin, xmax, ymin, ymax = xmin - pad, xmax + pad, ymin - pad, ymax + pad
     landscape = (xmax - xmin) >= (ymax - ymin)
-    fig = Figure(figsize=A4_INCHES if landscape else A4_INCHES[::-1])
+    fig = MapFigure(figsize=A4_INCHES if landscape else A4_INCHES[::-1])
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.05, 0.72, 0.84) if landscape else (0.03, 0.20, 0.94, 0.68))
     ax.set_axis_off()
@@ -737,7 +749,9 @@ def plot_map(
 
 def _subtitle(c: Catalogue, com: pd.DataFrame, indicator: str, metadata: Mapping[str, Any]) -> str:
     pop = com["pop"].astype(float)
-    engine = ", ".join(metadata.get("engines") or [str(metadata.get("engine", ""))]).strip(", ")
+    names = metadata.get("engines") or [str(metadata.get("engine", ""))]
+    engine = ", ".join(c.t(f"engine.{e}") if c.has(f"engine.{e}") else str(e)
+                       for e in names if e)  # fmt: skip
     eng = c.t("map.subtitle.engine", engine=engine) if engine else ""
     if "time_gp_min" in com.columns and indicator in ("time", "need"):
         beyond = pop[com["time_gp_min"].astype(float) > 15.0].sum()

@@ -741,7 +741,10 @@ def report_context(
             "text": c.t("methods.need_text", criteria=_criteria_text(c, meta)),
         },
         {"head": c.t("methods.sites"), "text": c.t("methods.sites_text")},
-        {"head": c.t("methods.limits"), "text": c.t("methods.limits_text", year=_supply_year(meta))},
+        {
+            "head": c.t("methods.limits"),
+            "text": c.t("methods.limits_text", year=_supply_year(meta)),
+        },
         {
             "head": c.t("methods.holes"),
             "text": c.t(

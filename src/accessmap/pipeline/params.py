@@ -73,7 +73,7 @@ class ScoreParams:
     catchment_cutoff_min : float
         Catchment radius of the 2SFCA family (DREES APL: 20 minutes).
     consultations_per_gp : float
-        Consultations a year per GP head count when ``activity="constant"``: default 4,245,
+        Consultations a year per GP head count when ``activity="constant"``: default 4,238,
         FITTED on the DREES APL 2023 outside Occitanie
         (:data:`accessmap.measures.apl.CONSULTATIONS_PER_GP_FITTED`); DREES imputes 5,400 to
         new GPs (``--consultations-per-gp 5400``).
@@ -203,7 +203,7 @@ class ScoreParams:
         if not (0 < self.consultations_per_gp < float("inf")):
             raise ConfigError(
                 f"--consultations-per-gp must be > 0, got {self.consultations_per_gp!r} "
-                "(fitted default 4245; DREES new-GP figure 5400)"
+                "(fitted default 4238; DREES new-GP figure 5400)"
             )
         if not (0 <= self.border_km < float("inf")):
             raise ConfigError(f"--border-km must be >= 0 km, got {self.border_km!r}")
