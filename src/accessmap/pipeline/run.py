@@ -25,7 +25,7 @@ import shapely
 
 from accessmap.area import Area, load_area
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
-from accessmap.errors import AccessmapError
+from accessmap.errors import AccessmapError, SnapDistanceError
 from accessmap.geography import resolve_region
 from accessmap.loaders.supply import load_health_centres
 from accessmap.parallel import _session, dask_client
@@ -36,7 +36,7 @@ from accessmap.pipeline.sites import SitingStage, siting_stage, what_if_site
 from accessmap.pipeline.summary import _metadata, run_summary, sensitivity_table
 from accessmap.pipeline.times import times_stage
 from accessmap.pipeline.zones import zones_stage
-from accessmap.traveltime import make_engine
+from accessmap.traveltime import MixedEngine, make_engine
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -130,6 +130,7 @@ def _run_score(
     engine = make_engine(params.engine, roads=params.roads, profile=params.profile,
                          client=client, clip=area.departements, margin_m=params.margin_m,
                          data_dir=data_dir)  # fmt: skip
+    _refuse_uncovered(params, engine, area)
     times = times_stage(params, area, engine)
     tick("times")
     catch = catchments_stage(params, times, engine, area)
@@ -154,8 +155,9 @@ def _run_score(
         "isochrones": iso,
     }
     if cells is not None:
-        layers["cells"] = _cell_squares(gpd.GeoDataFrame(cells.reset_index(drop=True),
-                                                         geometry="geometry", crs=WORKING_CRS))
+        layers["cells"] = _cell_squares(
+            gpd.GeoDataFrame(cells.reset_index(drop=True), geometry="geometry", crs=WORKING_CRS)
+        )
     layers.update(_facility_layers(area, data_dir))  # fmt: skip
     if zones.extra_zones is not None:
         layers["zones"] = zones.extra_zones
@@ -200,12 +202,14 @@ def _cell_squares(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     e = parts["e"].astype(float).to_numpy()[ok]
     n = parts["n"].astype(float).to_numpy()[ok]
     res = parts["res"].astype(float).to_numpy()[ok]
-    boxes = gpd.GeoSeries(shapely.box(e, n, e + res, n + res),
-                          crs=f"EPSG:{parts.loc[ok, 'epsg'].iloc[0]}").to_crs(WORKING_CRS)
+    boxes = gpd.GeoSeries(
+        shapely.box(e, n, e + res, n + res), crs=f"EPSG:{parts.loc[ok, 'epsg'].iloc[0]}"
+    ).to_crs(WORKING_CRS)
     if not ok.all():  # mixed ids: keep the points rather than mix geometry types
         return cells
-    return gpd.GeoDataFrame(out.drop(columns="geometry"), geometry=boxes.to_numpy(),
-                            crs=WORKING_CRS)
+    return gpd.GeoDataFrame(
+        out.drop(columns="geometry"), geometry=boxes.to_numpy(), crs=WORKING_CRS
+    )
 
 
 def _facility_layers(area: Area, data_dir: str | Path | None) -> dict[str, gpd.GeoDataFrame]:
@@ -216,8 +220,9 @@ def _facility_layers(area: Area, data_dir: str | Path | None) -> dict[str, gpd.G
     for kind, name in names.items():
         df = area.supply.get(kind)
         if isinstance(df, gpd.GeoDataFrame) and len(df):
-            out[name] = gpd.GeoDataFrame(df.reset_index(drop=True), geometry="geometry",
-                                         crs=df.crs).to_crs(WORKING_CRS)
+            out[name] = gpd.GeoDataFrame(
+                df.reset_index(drop=True), geometry="geometry", crs=df.crs
+            ).to_crs(WORKING_CRS)
     if set(area.deps) & set(OCCITANIE_DEPS):
         try:
             centres = load_health_centres(data_dir)
@@ -294,3 +299,18 @@ def run_regions(
         futures = [cl.submit(_run_region_task, c, params, dd, func, pure=False) for c in codes]
         results = cl.gather(futures)
     return dict(zip(codes, results, strict=True))
+
+
+def _refuse_uncovered(params: ScoreParams, engine: MixedEngine, area: Area) -> None:
+    """Stop before any work when ``--engine road-network`` has a road file that reaches no
+    routing origin of the area (the summary's road-coverage check is the second line)."""
+    if params.engine != "road-network" or engine.primary is None:
+        return
+    if not engine.covers(area.origins).any():
+        source = (getattr(engine.primary, "network", None) and
+                  engine.primary.network.meta.get("source")) or params.roads  # fmt: skip
+        raise SnapDistanceError(
+            f"the road network {Path(str(source)).name} covers none of the {len(area.origins)} "
+            f"communes of {area.name} (no origin within the snapping distance): pass a road "
+            "file that covers the area, or use --engine auto / crow-fly"
+        )

@@ -33,14 +33,11 @@ from accessmap.errors import (
     InvalidGeometryError,
     MissingColumnError,
     MissingCRSError,
+    TravelTimeWarning,
 )
 
 log = logging.getLogger(__name__)
 
-
-
-class TravelTimeWarning(UserWarning):
-    """Rows got NaN travel times (not snapped, unreached); the message counts them."""
 
 
 def _warn(msg: str) -> None:
