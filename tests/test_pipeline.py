@@ -32,7 +32,7 @@ def test_communes_layer_complete(score_result) -> None:
         assert col in com.columns, col
     # A commune with a GP has time 0 (Insee Metric convention: within-commune time is 0).
     has_gp = com["gp_count"] > 0
-    assert has_gp.sum() == 1040
+    assert has_gp.sum() == 1010  # BPE 2021 D265, the default supply (SOURCES.md section 14)
     assert (com.loc[has_gp, "time_gp_min"] == 0).all()
     assert (com.loc[~has_gp, "time_gp_min"] > 0).all()
     # the default run routes every Occitanie commune on the Travel Mapping network
@@ -53,9 +53,11 @@ def test_headline_consistent_with_table(score_result) -> None:
 def test_epci_ranking(score_result) -> None:
     z = score_result.layers["epci_scores"]
     assert len(z) == 164
-    ranks = z["need_rank"].astype(int)
-    assert ranks.min() == 1 and ranks.max() <= 164  # ties share the lower rank
-    ordered = z.sort_values("need_score", ascending=False)
+    ranked = z[z["ranked"]]  # CC Pays de Nay (167 inhabitants inside) is scored, not ranked
+    assert len(ranked) == 163 and z.loc[~z["ranked"], "need_rank"].isna().all()
+    ranks = ranked["need_rank"].astype(int)
+    assert ranks.min() == 1 and ranks.max() <= 163  # ties share the lower rank
+    ordered = ranked.sort_values("need_score", ascending=False)
     assert ordered["need_rank"].is_monotonic_increasing
     assert z["pop"].sum() == pytest.approx(6_124_653)
     top = z.sort_values("need_rank").iloc[0]

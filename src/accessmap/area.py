@@ -257,8 +257,9 @@ def _border_context(
         others = [d for d in others if d in near]
         if not others:
             return None
-        communes = france.load_france_communes(deps=others, data_dir=data_dir, crs=area.crs)
-        origins = france.load_france_origins(communes=communes, crs=area.crs)
+        with supply.quiet_context_logs():
+            communes = france.load_france_communes(deps=others, data_dir=data_dir, crs=area.crs)
+            origins = france.load_france_origins(communes=communes, crs=area.crs)
     except AccessmapError as exc:
         msg = (
             f"{area.name}: no border context ({exc}); people near the border are timed to "

@@ -28,8 +28,10 @@ May import: :mod:`accessmap.config`, :mod:`accessmap.errors`, :mod:`accessmap.ge
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +171,23 @@ DEFAULT_GP_SOURCE = "bpe2021"
 CENTRE_DOCTORS = 4.0
 
 
+@contextlib.contextmanager
+def quiet_context_logs() -> Iterator[None]:
+    """Silence the France loaders' warnings while the border context is loaded.
+
+    Its facilities are read for whole départements and kept only within the context, so the
+    loaders would report every equipment beyond it as "left out"; those reports are about
+    communes outside the study area and would mislead (the area's own loads keep them).
+    """
+    logger = logging.getLogger("accessmap.loaders.france")
+    old = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
 def _in_area(gdf: gpd.GeoDataFrame, ctx: SupplyContext) -> gpd.GeoDataFrame:
     return gdf[gdf["insee"].isin(ctx.all_origins().index)]
 
@@ -205,8 +224,9 @@ def _gp_bpe2019(ctx: SupplyContext) -> gpd.GeoDataFrame:
         others = sorted(set(ctx.deps) | set(ctx.context_deps()))
         origins = ctx.all_origins()
     if others and origins is not None and len(origins):
-        fr = france.load_france_gp_supply(others, data_dir=ctx.data_dir, origins=origins,
-                                          crs=ctx.crs)  # fmt: skip
+        with quiet_context_logs():
+            fr = france.load_france_gp_supply(others, data_dir=ctx.data_dir, origins=origins,
+                                              crs=ctx.crs)  # fmt: skip
         parts.append(fr[fr["insee"].isin(origins.index)])
     return _concat(parts, ctx.crs)
 
@@ -290,8 +310,9 @@ def _load_emergency(ctx: SupplyContext) -> gpd.GeoDataFrame:
         others = sorted(set(ctx.deps) | set(ctx.context_deps()))
         origins = ctx.all_origins()
     if others and origins is not None and len(origins):
-        fr = france.load_france_emergency(others, data_dir=ctx.data_dir, origins=origins,
-                                          crs=ctx.crs)  # fmt: skip
+        with quiet_context_logs() if ctx.context is not None else contextlib.nullcontext():
+            fr = france.load_france_emergency(others, data_dir=ctx.data_dir, origins=origins,
+                                              crs=ctx.crs)  # fmt: skip
         parts.append(fr[fr["insee"].isin(origins.index)])
     return _mark(_concat(parts, ctx.crs), ctx)
 

@@ -149,12 +149,14 @@ def _agreement_figures(table: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _criteria_text(c: Catalogue, metadata: Mapping[str, Any]) -> str:
+def _criteria_text(c: Catalogue, thr: str) -> str:
+    """The need criteria with readable names (``crit.<column>``) and normalised weights."""
     total = sum(float(getattr(cr, "weight", 0)) for cr in DEFAULT_CRITERIA) or 1.0
-    items = [
-        c.t("methods.criterion", name=cr.column, weight=c.num(float(cr.weight) / total, 2))
-        for cr in DEFAULT_CRITERIA
-    ]
+    items = []
+    for cr in DEFAULT_CRITERIA:
+        key = f"crit.{cr.column}"
+        name = c.t(key, thr=thr) if c.has(key) else cr.column.replace("{threshold}", thr)
+        items.append(c.t("methods.criterion", name=name, weight=c.num(cr.weight / total, 2)))
     return "; ".join(items)
 
 
@@ -419,7 +421,7 @@ def report_context(
         first = srt.iloc[0]
         share_new = new_cov / pop_beyond if pop_beyond > 0 else np.nan
         key = (
-            "summary.sites_apl"
+            ("summary.sites_apl" if new_cov > 0 else "summary.sites_apl_only")
             if objective == "apl" and np.isfinite(lifted)
             else (
                 "summary.sites_time"
@@ -722,7 +724,7 @@ def report_context(
     methods = [
         {
             "head": c.t("methods.travel"),
-            "text": c.t("methods.travel_road", profile=params.get("profile", "osrm-car"))
+            "text": _engine_caveat(c, s, meta)
             if road
             else c.t("methods.travel_crow", params=crow_txt),
         },
@@ -738,7 +740,7 @@ def report_context(
         },
         {
             "head": c.t("methods.need"),
-            "text": c.t("methods.need_text", criteria=_criteria_text(c, meta)),
+            "text": c.t("methods.need_text", criteria=_criteria_text(c, thr_s)),
         },
         {"head": c.t("methods.sites"), "text": c.t("methods.sites_text")},
         {
