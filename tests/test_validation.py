@@ -108,7 +108,7 @@ def _published(path: Path, rows: list[list[Any]]) -> Path:
 
 
 def test_hand_made_workbook_merged_and_missing(doubs: Any, tmp_path: Path, data_dir: Path) -> None:
-    val, result = doubs
+    _, result = doubs
     com = result.layers["communes"].set_index("insee")
     assert load_commune_code_map(data_dir)["25010"] == "25223"  # a commune déléguée
     others = [c for c in com.index if c not in ("25223", "25001")][:5]

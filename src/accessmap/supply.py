@@ -224,7 +224,7 @@ def _gp_bpe2019(ctx: SupplyContext) -> gpd.GeoDataFrame:
         others = sorted(set(ctx.deps) | set(ctx.context_deps()))
         origins = ctx.all_origins()
     if others and origins is not None and len(origins):
-        with quiet_context_logs():
+        with quiet_context_logs() if ctx.context is not None else contextlib.nullcontext():
             fr = france.load_france_gp_supply(others, data_dir=ctx.data_dir, origins=origins,
                                               crs=ctx.crs)  # fmt: skip
         parts.append(fr[fr["insee"].isin(origins.index)])

@@ -19,9 +19,10 @@ Likely causes of the largest disagreements (a heuristic, :func:`likely_causes`):
 commune was timed by the crow-fly fallback although a road network was used), ``supply`` (its GP
 count moved by at least 1 and 20 % between BPE 2019 and BPE 2021: the supply changes faster than
 the counts), ``border`` (only for a run with walls at the border, ``border_km=0``: the commune is
-within 20 km of the study area's edge, a border or a coast), ``age bands`` (no census age bands, and the official standardised population differs
-from the total population by more than 10 %: an old or young population DREES weights and we do
-not), else ``activity`` (GP activity or location, which head counts per commune do not show).
+within 20 km of the study area's edge, a border or a coast), ``age bands`` (no census age
+bands, and the official standardised population differs from the total population by more than
+10 %: an old or young population DREES weights and we do not), else ``activity`` (GP
+activity or location, which head counts per commune do not show).
 
 May import: :mod:`accessmap.pipeline`, :mod:`accessmap.loaders`, :mod:`accessmap.measures`,
 :mod:`accessmap.geography`, :mod:`accessmap.errors`.
