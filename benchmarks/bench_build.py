@@ -139,9 +139,6 @@ def write_grid_osm(path: str | os.PathLike[str], n_nodes: int, *, seed: int = 7)
 # ---------------------------------------------------------------------- cases (child side)
 def _warm_imports() -> None:
     """Import the builder modules before timing (imports are a per-process cost)."""
-    import accessmap.network.osm
-    import accessmap.network.tables
-    import accessmap.network.speeds  # noqa: F401
 
 
 def _case_accessmap_build(path: str) -> Callable[[], Any]:
@@ -296,7 +293,7 @@ def bench_build(
                 | _run_isolated("osmnx_build", bz2)
             )
         from accessmap.network.build import load_network
-from accessmap.network.graph import RoadNetwork
+        from accessmap.network.graph import RoadNetwork
 
         load_network(pbf, cache_dir=tmp)  # warm the cache (not timed)
         rows.append(

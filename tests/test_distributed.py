@@ -18,12 +18,12 @@ from scipy.sparse.csgraph import dijkstra
 from accessmap import parallel as D
 from accessmap import pipeline as P
 from accessmap import siting as SI
-from accessmap.network import store as S
-from accessmap.routing import partitioned as RP
-from accessmap.routing import kernels as routing
 from accessmap.errors import BadValueError, ConfigError, OutputExistsError, UnreadableFileError
+from accessmap.network import store as S
 from accessmap.network.build import load_network
 from accessmap.network.graph import RoadNetwork
+from accessmap.routing import kernels as routing
+from accessmap.routing import partitioned as RP
 
 distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
 

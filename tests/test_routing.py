@@ -1,4 +1,4 @@
-"""Tests for accessmap.routing.kernels: hand-computed cases and networkx on every real road extract."""
+"""Tests for accessmap.routing.kernels: hand-computed cases, networkx on every real road extract."""
 
 from __future__ import annotations
 

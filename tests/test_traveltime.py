@@ -24,7 +24,6 @@ from accessmap.errors import (
     MissingCRSError,
     UnknownProfileError,
 )
-from accessmap.traveltime.polygons import reached_network_polygon
 from accessmap.network.graph import RoadNetwork
 from accessmap.traveltime import (
     CrowFlyEngine,
@@ -35,6 +34,7 @@ from accessmap.traveltime import (
     population_reached,
     travel_time_matrix,
 )
+from accessmap.traveltime.polygons import reached_network_polygon
 
 TOL = 1e-6
 W = "travel_time_min"

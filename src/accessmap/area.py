@@ -361,6 +361,7 @@ def load_national_area(
     deps: Sequence[str] | None = None,
     crs: str | None = None,
     supply_kinds: Sequence[str] | str | None = None,
+    supply_source: str = supply.DEFAULT_GP_SOURCE,
 ) -> Area:
     """Every layer of a study area outside the Occitanie bundle, as an :class:`Area`.
 
@@ -379,6 +380,8 @@ def load_national_area(
         pipeline assumes EPSG:2154; see ``docs/scaling.md``).
     supply_kinds : str or sequence of str, optional
         Supply kinds to load (default ``gp, emergency, hospital``).
+    supply_source : str, default ``"bpe2021"``
+        GP head counts: BPE 2021 D265 (Statistiques locales export) or ``"bpe2019"`` (D201).
 
     Returns
     -------
@@ -386,13 +389,15 @@ def load_national_area(
         ``communes`` (:func:`accessmap.loaders.france.load_france_communes`), ``origins``
         indexed by ``insee``, ``epci`` and ``departements`` dissolved from the communes of
         the area (EPCI that straddle the area's edge are clipped to it), ``supply["gp"]``
-        (BPE D201) and ``supply["emergency"]`` (BPE D106) indexed by ``supply_id``,
+        (BPE 2021 D265 by default, ``supply_source``) and ``supply["emergency"]`` (BPE
+        D106) indexed by ``supply_id``,
         ``supply["hospital"]`` (FINESS, only the Occitanie part of the area: the bundle has
         no national FINESS file), no grid cells.
     """
     area = _national_zones(region, data_dir=data_dir, deps=deps, crs=crs)
     ctx = supply.SupplyContext(deps=area.deps, data_dir=data_dir, origins=area.origins,
-                               occitanie=False, crs=area.crs)  # fmt: skip
+                               occitanie=False, crs=area.crs,
+                               gp_source=supply_source)  # fmt: skip
     for name in supply.resolve_kinds(
         supply_kinds
         if supply_kinds is None or isinstance(supply_kinds, str)

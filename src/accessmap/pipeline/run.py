@@ -307,8 +307,8 @@ def _refuse_uncovered(params: ScoreParams, engine: MixedEngine, area: Area) -> N
     if params.engine != "road-network" or engine.primary is None:
         return
     if not engine.covers(area.origins).any():
-        source = (getattr(engine.primary, "network", None) and
-                  engine.primary.network.meta.get("source")) or params.roads  # fmt: skip
+        meta = getattr(getattr(engine.primary, "network", None), "meta", None) or {}
+        source = meta.get("source") or params.roads
         raise SnapDistanceError(
             f"the road network {Path(str(source)).name} covers none of the {len(area.origins)} "
             f"communes of {area.name} (no origin within the snapping distance): pass a road "
