@@ -85,7 +85,7 @@ def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> Zones
     region_row["area"] = area.name
     extra_zones = None
     if params.zones is not None:
-        extra_zones = _score_extra_zones(params, com, com_table)
+        extra_zones = _score_extra_zones(params, com, com_table, area.origins)
     return ZonesStage(epci_scores=epci_scores, agreement_table=agreement_table,
                       agreement_summary=agreement_summary, departements=by_dep,
                       region=region_row, extra_zones=extra_zones)  # fmt: skip
@@ -141,12 +141,21 @@ def read_zone_layer(path: Path, *, id_col: str) -> gpd.GeoDataFrame:
 
 
 def _score_extra_zones(
-    params: ScoreParams, com: gpd.GeoDataFrame, com_table: pd.DataFrame
+    params: ScoreParams,
+    com: gpd.GeoDataFrame,
+    com_table: pd.DataFrame,
+    origins: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
-    """Score a user zone layer: communes are assigned to the zone containing their origin."""
+    """Score a user zone layer: communes are assigned to the zone containing their routing
+    origin (the town-hall point), or their polygon's representative point without one.
 
+    The origin is the point the travel times start from, and it lies inside the commune's
+    official area even where a polygon carries a filled hole of a former commune.
+    """
     zones = read_zone_layer(Path(params.zones or ""), id_col=params.zones_id)
-    pts = gpd.GeoDataFrame(com_table[["insee"]], geometry=com.representative_point(),
+    where = origins.geometry.reindex(com_table.index)
+    where = where.where(where.notna(), com.representative_point())
+    pts = gpd.GeoDataFrame(com_table[["insee"]], geometry=where.to_numpy(),
                            crs=WORKING_CRS)  # fmt: skip
     joined = gpd.sjoin(pts, zones[[params.zones_id, "geometry"]], predicate="within")
     zone_of = joined.groupby(level=0)[params.zones_id].first()
