@@ -492,8 +492,10 @@ def plot_map(
     layers : mapping of str to GeoDataFrame
         Needs ``communes`` (``time``/``apl``) or ``epci_scores`` (``need``); ``sites`` drawn
         when present.
-    indicator : {"time", "apl", "need"}
-        Car time to the nearest GP, APL, or EPCI need rank (classes:
+    indicator : {"time", "apl", "need", "apl_diff"}
+        Car time to the nearest GP, APL, EPCI need rank, or our APL minus the official DREES
+        APL (layer ``apl_difference`` written by ``accessmap score --official-apl``; a
+        diverging colour-blind-safe palette centred on 0) (classes:
         :mod:`accessmap.outputs.styles`).
     dep, epci : str, optional
         Zoom on one département (``"46"``) or one EPCI (SIREN); the rest is drawn faded.
@@ -531,6 +533,23 @@ def plot_map(
         sel_ids = set(com.loc[mask, "epci_siren"].astype(str))
         zmask = zones["epci_siren"].astype(str).isin(sel_ids).to_numpy()
         units, weights = zones, None
+    elif indicator == "apl_diff":
+        if not isinstance(layers.get("apl_difference"), pd.DataFrame):
+            raise DataNotFoundError(
+                "layer 'apl_difference' not in the results: run `accessmap score "
+                "--official-apl WORKBOOK` (the DREES APL workbook, apl_generalistes.xlsx) to "
+                "write it, then map that GeoPackage"
+            )
+        diff = pd.DataFrame(_layer(layers, "apl_difference", ("insee", column)))
+        # commune polygons of the run; communes absent from the workbook stay "no data"
+        units = gpd.GeoDataFrame(
+            com[["insee", "pop", "geometry"]].merge(
+                diff[["insee", column]].drop_duplicates("insee"), on="insee", how="left"
+            ),
+            geometry="geometry",
+            crs=com.crs,
+        )
+        zmask, weights = mask, units["pop"]
     else:
         com = _layer(layers, "communes", ("insee", "dep", "pop", column))
         units, zmask, weights = com, mask, com["pop"]
@@ -676,7 +695,8 @@ def plot_map(
             label = f"{lab}  ({c.t('map.n_zones', n=int((idx == k).sum()))})"
         handles.append(Patch(facecolor=cls.colour, edgecolor="#606060", lw=0.3, label=label))
     if (idx < 0).any():
-        handles.append(Patch(facecolor=NO_DATA_COLOUR, label=c.t("map.no_data")))
+        nd = f"map.no_data.{indicator}"
+        handles.append(Patch(facecolor=NO_DATA_COLOUR, label=c.t(nd if c.has(nd) else "map.no_data")))
     if n_sites:
         handles.append(
             Line2D(
@@ -723,7 +743,11 @@ def plot_map(
     tt = _fit_title(fig, title, 0.96, 16)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     bottom = fig.transFigure.inverted().transform((0, tt.get_window_extent(renderer).y0))[1]
-    subtitle = _subtitle(c, com[mask], indicator, metadata)
+    subtitle = (
+        _diff_subtitle(c, layers, units[zmask])
+        if indicator == "apl_diff"
+        else _subtitle(c, com[mask], indicator, metadata)
+    )
     if subtitle:
         fig.text(
             0.02,
@@ -745,6 +769,24 @@ def plot_map(
         va="bottom",
     )
     return fig
+
+
+def _diff_subtitle(c: Catalogue, layers: Mapping[str, pd.DataFrame], sel: pd.DataFrame) -> str:
+    """Spearman and levels as written in ``apl_agreement_summary`` (nothing recomputed), with
+    the number of communes of the map that the workbook has."""
+    n = int(sel["diff"].notna().sum())
+    summ = layers.get("apl_agreement_summary")
+    if not isinstance(summ, pd.DataFrame) or not {"statistic", "value"} <= set(summ.columns):
+        return c.t("map.subtitle.apl_diff_n", n=c.num(n), total=c.num(len(sel)))
+    v = dict(zip(summ["statistic"].astype(str), summ["value"].astype(float), strict=False))
+    return c.t(
+        "map.subtitle.apl_diff",
+        n=c.num(n),
+        total=c.num(len(sel)),
+        spearman=c.num(v.get("spearman"), 2),
+        ours=c.num(v.get("level_ours"), 2),
+        official=c.num(v.get("level_official"), 2),
+    )
 
 
 def _subtitle(c: Catalogue, com: pd.DataFrame, indicator: str, metadata: Mapping[str, Any]) -> str:

@@ -17,6 +17,9 @@ Classes and their sources:
   priority EPCI of the 2025 "Pacte de lutte contre les déserts médicaux" (``methods.md``);
   the other breaks are a presentation choice (assumption).
 * isochrone bands: 5, 10, 15, 20, 30 minutes (``Thresholds.isochrone_min``).
+* our APL minus the official DREES APL (``apl_difference`` layer of ``score --official-apl``):
+  7 classes centred on 0 with breaks at 0.25, 1 and 2 (a presentation choice), ColorBrewer
+  PuOr (diverging, colour-blind safe): oranges where ours is lower, purples where higher.
 
 Colours are ColorBrewer schemes (Brewer, Harrower 2003; colorbrewer2.org) that ColorBrewer
 marks "colorblind safe": RdYlBu (6 classes, reversed: blues below the 15-minute goal, yellow
@@ -38,6 +41,7 @@ from dataclasses import dataclass
 from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
+from accessmap.outputs.schema import describe
 from accessmap.supply import SUPPLY_KINDS
 
 #: Upper bound used for the open top class ("> 30 min", "> 100") in QGIS ranges.
@@ -102,6 +106,21 @@ ISOCHRONE_CLASSES: tuple[ColourClass, ...] = (
     ColourClass(30.0, math.inf, "#d73027", "> 30 min"),
 )
 
+#: Our APL minus the official DREES APL (consultations per year per standardised inhabitant),
+#: 7 classes centred on 0. ColorBrewer PuOr (7 classes, marked colour-blind safe): oranges
+#: where ours is below the official APL (we under-estimate access), purples where it is
+#: above. The breaks (0.25, 1, 2) are a presentation choice (assumption): 0.25 is 10 % of
+#: the 2.5 under-served threshold, 1 and 2 a class width of the DREES scale.
+APL_DIFF_CLASSES: tuple[ColourClass, ...] = (
+    ColourClass(-math.inf, -2.0, "#b35806", "below −2 (ours much lower)"),
+    ColourClass(-2.0, -1.0, "#f1a340", "−2 to −1"),
+    ColourClass(-1.0, -0.25, "#fee0b6", "−1 to −0.25"),
+    ColourClass(-0.25, 0.25, "#f7f7f7", "−0.25 to +0.25 (agree)"),
+    ColourClass(0.25, 1.0, "#d8daeb", "+0.25 to +1"),
+    ColourClass(1.0, 2.0, "#998ec3", "+1 to +2"),
+    ColourClass(2.0, math.inf, "#542788", "above +2 (ours much higher)"),
+)
+
 #: Colour of proposed new health-centre sites (markers) and of département outlines.
 SITE_COLOUR = "#7b00b4"
 OUTLINE_COLOUR = "#303030"
@@ -111,6 +130,7 @@ INDICATORS: dict[str, tuple[str, tuple[ColourClass, ...], str]] = {
     "time": ("time_gp_min", TIME_CLASSES, "Car time to the nearest GP (minutes)"),
     "apl": ("apl", APL_CLASSES, "APL (GP consultations / year / standardised inhabitant)"),
     "need": ("need_rank", NEED_RANK_CLASSES, "EPCI need rank (1 = most in need)"),
+    "apl_diff": ("diff", APL_DIFF_CLASSES, "Our APL minus the official DREES APL"),
 }
 
 GeometryKind = Literal["polygon", "point", "line"]
@@ -157,6 +177,13 @@ FIELD_ALIASES: dict[str, str] = {
     "facility_id": "From",
     "kind": "Kind",
     "cell_id": "Cell",
+    "apl_ours": "APL, accessmap",
+    "apl_official": "APL, official (DREES)",
+    "diff": "APL difference (accessmap − DREES)",
+    "rel_diff": "Relative APL difference",
+    "class_ours": "APL class, accessmap",
+    "class_official": "APL class, DREES",
+    "status": "Match status",
 }
 
 
@@ -290,8 +317,9 @@ def _graduated(
     symbols = []
     for i, c in enumerate(classes):
         upper = _OPEN_TOP if math.isinf(c.upper) else c.upper
+        lower = -_OPEN_TOP if math.isinf(c.lower) else c.lower
         ranges.append(
-            f'<range render="true" symbol="{i}" lower="{c.lower:.15f}" upper="{upper:.15f}" '
+            f'<range render="true" symbol="{i}" lower="{lower:.15f}" upper="{upper:.15f}" '
             f"label={quoteattr(c.label)}/>"
         )
         symbols.append(_symbol(kind, str(i), c.colour, alpha=alpha, **symbol_kw))  # type: ignore[arg-type]
@@ -352,22 +380,27 @@ def _labeling(expression: str, *, size_pt: float = 9.0, bold: bool = True, point
     )
 
 
-def field_alias(column: str) -> str | None:
-    """The readable name of a column: :data:`FIELD_ALIASES`, or the supply kind's label for
-    a ``time_<kind>_min`` column of a registered kind."""
+def field_alias(column: str, layer: str | None = None) -> str | None:
+    """The readable name of a column: :data:`FIELD_ALIASES`, the supply kind's label for a
+    ``time_<kind>_min`` column of a registered kind, else the output catalogue's description
+    (:func:`accessmap.outputs.schema.describe`) when ``layer`` is given."""
     if column in FIELD_ALIASES:
         return FIELD_ALIASES[column]
     for sk in SUPPLY_KINDS.values():
         if sk.time_column == column:
             return f"Car time to nearest: {sk.label} (min)"
+    if layer is not None and column not in ("geometry", "x", "y", "crs"):
+        text = describe(layer, column)
+        if text and not text.startswith("see "):
+            return text[:1].upper() + text[1:]
     return None
 
 
-def _aliases(columns: Sequence[str]) -> str:
+def _aliases(columns: Sequence[str], layer: str | None = None) -> str:
     items = "".join(
         f"<alias field={quoteattr(c)} index={quoteattr(str(i + 1))} name={quoteattr(alias)}/>"
         for i, c in enumerate(columns)
-        if (alias := field_alias(c)) is not None
+        if (alias := field_alias(c, layer)) is not None
     )
     return f"<aliases>{items}</aliases>" if items else ""
 
@@ -409,6 +442,14 @@ def apl_style_qml(*, column: str = "apl") -> str:
     """QML: APL in three DREES classes (below 2.5, 2.5-4, 4 and above)."""
     return _qml(
         _graduated("polygon", column, APL_CLASSES, outline="#9a9a9a", outline_width_mm=0.05)
+    )
+
+
+def apl_diff_style_qml(*, column: str = "diff") -> str:
+    """QML: our APL minus the official DREES APL, diverging PuOr classes centred on 0
+    (:data:`APL_DIFF_CLASSES`); communes absent from the workbook are not in the layer."""
+    return _qml(
+        _graduated("polygon", column, APL_DIFF_CLASSES, outline="#9a9a9a", outline_width_mm=0.05)
     )
 
 
@@ -524,7 +565,7 @@ def styles_for_layer(
     cols = set(columns)
     out: list[LayerStyle] = []
 
-    aliases = _aliases(list(columns))
+    aliases = _aliases(list(columns), name)
 
     def add(sname: str, qml: str, desc: str, renderer: str) -> None:
         qml = qml.replace("</qgis>\n", f"{aliases}</qgis>\n") if aliases else qml
@@ -543,6 +584,9 @@ def styles_for_layer(
     if name == "communes" and "apl" in cols:
         add("APL classes", apl_style_qml(), "APL: below 2.5 / 2.5-4 / 4 and above (DREES)",
             "graduatedSymbol")  # fmt: skip
+    if name == "apl_difference" and "diff" in cols:
+        add("APL difference", apl_diff_style_qml(), "Our APL minus the official DREES APL "
+            "(diverging; oranges = ours lower)", "graduatedSymbol")  # fmt: skip
     if name == "epci_scores" and "need_rank" in cols:
         add("need rank", need_rank_style_qml(), "EPCI need rank (1 = most in need)",
             "graduatedSymbol")  # fmt: skip
