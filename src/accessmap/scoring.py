@@ -429,3 +429,31 @@ def agreement(
         extra=extra,
         unmatched_ids=unmatched,
     )
+
+
+def agreement_table(
+    scores: pd.DataFrame, official: Iterable[str], *, top_n: int = 28
+) -> tuple[pd.DataFrame, Agreement]:
+    """The ``agreement`` table: every zone in our top N or in the official list, with status.
+
+    ``status`` is ``hit`` (official and in our top N), ``missed`` (official, outside it) or
+    ``ours only`` (in our top N, not official); the other columns are the zone's scores. This
+    is the one implementation: ``accessmap score --priority``, the CLI summary and the report
+    all read it, so their figures agree.
+
+    Returns
+    -------
+    (DataFrame, Agreement)
+        The table (geometry dropped) and :func:`agreement`'s figures.
+    """
+    off = [str(x) for x in official]
+    agr = agreement(scores, off, top_n=top_n)
+    ids = scores["epci_siren"].astype(str)
+    rank = pd.to_numeric(scores["need_rank"], errors="coerce").astype(float)
+    in_top = rank.le(top_n).fillna(False).to_numpy(dtype=bool)
+    table = pd.DataFrame(scores[in_top | ids.isin(off).to_numpy()].drop(
+        columns="geometry", errors="ignore"))  # fmt: skip
+    tid = table["epci_siren"].astype(str)
+    status = np.where(tid.isin(agr.hits), "hit", np.where(tid.isin(off), "missed", "ours only"))
+    table.insert(0, "status", status)
+    return table.reset_index(drop=True), agr

@@ -16,7 +16,7 @@ from accessmap.cli._common import STATE, DataDirOption, show_progress
 from accessmap.cli.app import app
 from accessmap.data.check import ModifiedDataError, modified_inputs
 from accessmap.data.validate import require_file
-from accessmap.errors import ConfigError
+from accessmap.errors import ConfigError, UnknownCodeError
 from accessmap.outputs.atomic import check_target
 from accessmap.outputs.geopackage import CSV_FORMATS, layers_of, write_run
 from accessmap.outputs.i18n import DEFAULT_LANG, LANGS
@@ -311,8 +311,17 @@ def score(
         else:
             result = run_score(params, data_dir=data_dir, scheduler=client)
     if official_apl is not None:
-        attach_agreement(result, official_apl, year=official_apl_year, params=params,
-                         data_dir=data_dir)  # fmt: skip
+        try:
+            attach_agreement(result, official_apl, year=official_apl_year, params=params,
+                             data_dir=data_dir)  # fmt: skip
+        except UnknownCodeError as exc:
+            # the workbook has no commune of the area (the bundle's leaves Occitanie out):
+            # the run stands, the report and the metadata say so plainly (a counted warning)
+            gone = {"workbook": Path(official_apl).name, "reason": str(exc)}
+            result.summary["apl_official_unavailable"] = gone
+            result.metadata.setdefault("summary", {})["apl_official_unavailable"] = gone
+            console.print(f"warning: --official-apl not compared: {exc}", markup=False,
+                          highlight=False)  # fmt: skip
     out, csv_dir = write_run(result, out, overwrite=overwrite, csv_format=csv_format)
     if pdf is not None:
         layers, meta = layers_of(result)

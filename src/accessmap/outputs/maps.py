@@ -696,7 +696,9 @@ def plot_map(
         handles.append(Patch(facecolor=cls.colour, edgecolor="#606060", lw=0.3, label=label))
     if (idx < 0).any():
         nd = f"map.no_data.{indicator}"
-        handles.append(Patch(facecolor=NO_DATA_COLOUR, label=c.t(nd if c.has(nd) else "map.no_data")))
+        handles.append(
+            Patch(facecolor=NO_DATA_COLOUR, label=c.t(nd if c.has(nd) else "map.no_data"))
+        )
     if n_sites:
         handles.append(
             Line2D(

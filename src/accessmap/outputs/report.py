@@ -25,6 +25,7 @@ import base64
 import io
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +49,8 @@ from accessmap.outputs.maps import (
     uses_road_network,
 )
 from accessmap.outputs.styles import SITE_COLOUR
-from accessmap.scoring import DEFAULT_CRITERIA, agreement
+from accessmap.scoring import DEFAULT_CRITERIA
+from accessmap.scoring import agreement_table as scoring_agreement_table
 
 logger = logging.getLogger(__name__)
 
@@ -119,19 +121,7 @@ def agreement_table(
     ConfigError, UnknownCodeError
         Empty list; none of the codes is an EPCI of the run.
     """
-    off = [str(x) for x in official]
-    agr = agreement(epci_scores, off, top_n=top_n)  # validates the list
-    ids = epci_scores["epci_siren"].astype(str)
-    in_top = epci_scores["need_rank"] <= top_n
-    is_off = ids.isin(off)
-    t = pd.DataFrame(epci_scores[in_top | is_off].drop(columns="geometry", errors="ignore"))
-    status = np.where(
-        t["epci_siren"].astype(str).isin(agr.hits),
-        "hit",
-        np.where(t["epci_siren"].astype(str).isin(off), "missed", "ours only"),
-    )
-    t.insert(0, "status", status)
-    return t.reset_index(drop=True)
+    return scoring_agreement_table(epci_scores, official, top_n=top_n)[0]
 
 
 def _agreement_figures(table: pd.DataFrame) -> dict[str, Any]:
@@ -284,6 +274,352 @@ def _supply_year(meta: Mapping[str, Any]) -> str:
     return digits[:4] if len(digits) >= 4 else supply
 
 
+def _stats_of(layers: Mapping[str, pd.DataFrame], name: str) -> dict[str, float]:
+    """``statistic -> value`` of a ``*_summary`` table as written (empty when absent)."""
+    t = _frame(layers, name)
+    if t is None or not {"statistic", "value"} <= set(t.columns):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in zip(t["statistic"], pd.to_numeric(t["value"], errors="coerce"), strict=True)
+    }
+
+
+_CAUSES: tuple[tuple[str, str], ...] = (
+    (r"^engine", "cause.engine"),
+    (r"^supply \(GPs (?P<y0>\d+) in 2019 -> (?P<y1>\d+) in 2021\)", "cause.supply"),
+    (r"^border", "cause.border"),
+    (r"^age bands.*?(?P<ratio>\d+\.\d+)\)?$", "cause.age"),
+    (r"^activity", "cause.activity"),
+)
+
+
+def _cause_text(c: Catalogue, cause: Any) -> str:
+    """The likely cause(s) of a disagreement (``;``-joined, as :mod:`accessmap.validation`
+    writes them) in the report's language; an unknown cause is shown as written."""
+    out = []
+    for part in str(cause or "").split("; "):
+        for pattern, key in _CAUSES:
+            m = re.match(pattern, part)
+            if m:
+                vals = {k: (c.num(float(v), 2) if k == "ratio" else v)
+                        for k, v in m.groupdict().items()}  # fmt: skip
+                out.append(c.t(key, **vals))
+                break
+        else:
+            if part:
+                out.append(part)
+    return " ; ".join(out) if c.lang == "fr" else "; ".join(out)
+
+
+def _conversion_text(c: Catalogue, label: str) -> str:
+    """``activity curve (pressure)``, ``constant 4,238 (fitted)``, ``constant 5,400 (DREES
+    new GP)`` (the ``conversion`` column of ``apl_agreement_conversions``) in the language."""
+    m = re.match(r"^activity curve \((?P<form>.+)\)$", label)
+    if m:
+        return c.t("conv.activity", form=m["form"])
+    m = re.match(r"^constant (?P<n>[\d,.]+) \((?P<what>.+)\)$", label)
+    if m:
+        n = c.num(float(m["n"].replace(",", "")))
+        key = "conv.fitted" if m["what"] == "fitted" else "conv.drees"
+        return c.t(key, n=n)
+    return label
+
+
+def _apl_class_label(c: Catalogue, cls: str) -> str:
+    k = {"<2.5": 0, "2.5-4": 1, ">=4": 2}.get(str(cls))
+    return c.t(f"map.class.apl.{k}") if k is not None else str(cls)
+
+
+def _apl_official_ctx(
+    c: Catalogue,
+    layers: Mapping[str, pd.DataFrame],
+    s: Mapping[str, Any],
+    area: str,
+    *,
+    maps_ctx: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The official-APL section from the ``apl_agreement_*`` tables (nothing recomputed).
+
+    Three cases: the tables exist (``score --official-apl``); a workbook was given that has
+    no commune of the area (``summary["apl_official_unavailable"]``: say so plainly and show
+    our side, the APL per département as written in the communes layer); no workbook.
+    """
+    stats = _stats_of(layers, "apl_agreement_summary")
+    com = _frame(layers, "communes")
+    names = (
+        dict(zip(com["dep"].astype(str), com["dep_nom"].astype(str), strict=False))
+        if com is not None and {"dep", "dep_nom"} <= set(com.columns)
+        else {}
+    )
+    gone = s.get("apl_official_unavailable")
+    if not stats:
+        ctx: dict[str, Any] = {"available": False, "map": None}
+        if isinstance(gone, Mapping):
+            ctx["text"] = c.t("aplo.unavailable", workbook=gone.get("workbook", ""), area=area)
+            if com is not None and {"apl", "pop", "dep"} <= set(com.columns):
+                rows = []
+                for dep, g in com.groupby(com["dep"].astype(str), sort=True):
+                    pop = g["pop"].astype(float)
+                    apl = g["apl"].astype(float)
+                    ok = apl.notna()
+                    level = float((apl[ok] * pop[ok]).sum() / max(pop[ok].sum(), 1.0))
+                    rows.append([dep, names.get(dep, ""), c.num(pop.sum()), c.num(level, 2),
+                                 c.pct(pop[apl < 2.5].sum() / max(pop.sum(), 1.0)),
+                                 c.pct(pop[apl < 4.0].sum() / max(pop.sum(), 1.0)),
+                                 c.t("aplo.absent")])  # fmt: skip
+                ctx["ours"] = _table(
+                    [(c.t("col.dep"), "l"), (c.t("col.dep_nom"), "l"), (c.t("col.pop"), "r"),
+                     (c.t("aplo.col.level_ours"), "r"), (c.t("aplo.col.below25_ours"), "r"),
+                     (c.t("aplo.col.below4_ours"), "r"), (c.t("aplo.col.official"), "l")],
+                    rows,
+                )  # fmt: skip
+                ctx["ours"]["title"] = c.t("aplo.ours_title")
+                ctx["ours"]["note"] = c.t("aplo.ours_note")
+        else:
+            ctx["text"] = c.t("aplo.none")
+        return ctx
+
+    communes = _frame(layers, "apl_agreement_communes")
+    year = ""
+    if communes is not None and "year" in communes.columns and communes["year"].notna().any():
+        year = str(int(pd.to_numeric(communes["year"], errors="coerce").dropna().iloc[0]))
+    year = str(s.get("apl_official_year") or year)
+    ctx = {
+        "available": True,
+        "text": c.t(
+            "aplo.intro",
+            year=year,
+            n=c.num(stats.get("n_matched")),
+            n_ours=c.num(stats.get("n_only_ours")),
+            spearman=c.num(stats.get("spearman"), 2),
+            pearson=c.num(stats.get("pearson"), 2),
+            same=c.pct(stats.get("share_same_class_pop"), 0),
+        ),
+        "map": maps_ctx,
+    }
+    fig_rows = [
+        [c.t("aplo.row.level"), c.num(stats.get("level_ours"), 2),
+         c.num(stats.get("level_official"), 2),
+         c.num(stats.get("level_ours", np.nan) - stats.get("level_official", np.nan), 2)],
+        [c.t("aplo.row.below25"), c.pct(stats.get("share_below_2_5_ours")),
+         c.pct(stats.get("share_below_2_5_official")),
+         c.t("aplo.points", v=c.num(100 * (stats.get("share_below_2_5_ours", np.nan)
+                                           - stats.get("share_below_2_5_official", np.nan)), 1))],
+        [c.t("aplo.row.below4"), c.pct(stats.get("share_below_4_ours")),
+         c.pct(stats.get("share_below_4_official")),
+         c.t("aplo.points", v=c.num(100 * (stats.get("share_below_4_ours", np.nan)
+                                           - stats.get("share_below_4_official", np.nan)), 1))],
+        [c.t("aplo.row.mad"), c.num(stats.get("mean_abs_diff"), 2), "", ""],
+    ]  # fmt: skip
+    ctx["figures"] = _table(
+        [(c.t("aplo.col.indicator"), "l"), (c.t("aplo.col.ours"), "r"),
+         (c.t("aplo.col.official_year", year=year), "r"), (c.t("aplo.col.gap"), "r")],
+        fig_rows,
+    )  # fmt: skip
+    conf = _frame(layers, "apl_agreement_confusion")
+    ctx["confusion"] = None
+    if conf is not None and {"class_official", "class_ours", "population"} <= set(conf.columns):
+        order = ["<2.5", "2.5-4", ">=4"]
+        cell = {(str(r["class_official"]), str(r["class_ours"])): r for _, r in conf.iterrows()}
+        rows = []
+        for a in order:
+            row: list[Any] = [_apl_class_label(c, a)]
+            for b in order:
+                r = cell.get((a, b))
+                row.append(
+                    "" if r is None else c.t("aplo.cell", pop=c.num(r["population"]),
+                                             n=c.num(r.get("communes", np.nan)))
+                )  # fmt: skip
+            rows.append(row)
+        ctx["confusion"] = _table(
+            [(c.t("aplo.col.conf_corner"), "l"),
+             *[(c.t("aplo.col.conf_ours", cls=_apl_class_label(c, b)), "r") for b in order]],
+            rows,
+        )  # fmt: skip
+    by_dep = _frame(layers, "apl_agreement_by_dep")
+    ctx["deps"] = None
+    if by_dep is not None and "dep" in by_dep.columns:
+        rows = [
+            [str(r["dep"]), names.get(str(r["dep"]), ""), c.num(r.get("n_matched")),
+             c.num(r.get("spearman"), 2), c.num(r.get("level_ours"), 2),
+             c.num(r.get("level_official"), 2), c.pct(r.get("share_below_2_5_ours")),
+             c.pct(r.get("share_below_2_5_official"))]
+            for _, r in by_dep.sort_values("dep").iterrows()
+        ]  # fmt: skip
+        ctx["deps"] = _table(
+            [(c.t("col.dep"), "l"), (c.t("col.dep_nom"), "l"), (c.t("aplo.col.communes"), "r"),
+             (c.t("aplo.col.spearman"), "r"), (c.t("aplo.col.level_ours"), "r"),
+             (c.t("aplo.col.level_official"), "r"), (c.t("aplo.col.below25_ours"), "r"),
+             (c.t("aplo.col.below25_official"), "r")],
+            rows,
+        )  # fmt: skip
+    big = _frame(layers, "apl_agreement_largest_abs")
+    ctx["largest"] = None
+    if big is not None and {"insee", "apl_ours", "apl_official"} <= set(big.columns):
+        b = big.sort_values("rank") if "rank" in big.columns else big
+        rows = [
+            [c.num(r.get("rank")),
+             f"{r.get('nom', '')} ({r.get('dep', str(r['insee'])[:2])})",
+             str(r["insee"]), c.num(r.get("pop_total")), c.num(r["apl_ours"], 2),
+             c.num(r["apl_official"], 2), c.num(r.get("diff"), 2),
+             _cause_text(c, r.get("cause", ""))]
+            for _, r in b.iterrows()
+        ]  # fmt: skip
+        ctx["largest"] = _table(
+            [(c.t("col.rank"), "r"), (c.t("col.commune"), "l"), (c.t("col.insee"), "l"),
+             (c.t("col.pop"), "r"), (c.t("aplo.col.ours"), "r"),
+             (c.t("aplo.col.official_short"), "r"), (c.t("aplo.col.diff"), "r"),
+             (c.t("aplo.col.cause"), "l")],
+            rows,
+        )  # fmt: skip
+        ctx["largest"]["title"] = c.t("aplo.largest_title", n=len(rows))
+    conv = _frame(layers, "apl_agreement_conversions")
+    ctx["conversions"] = None
+    if conv is not None and "conversion" in conv.columns:
+        rows = [
+            [_conversion_text(c, str(r["conversion"])), c.num(r.get("spearman"), 2),
+             c.num(r.get("level_ours"), 2), c.num(r.get("level_official"), 2),
+             c.pct(r.get("share_below_2_5_ours")), c.pct(r.get("share_below_2_5_official"))]
+            for _, r in conv.iterrows()
+        ]  # fmt: skip
+        ctx["conversions"] = _table(
+            [(c.t("aplo.col.conversion"), "l"), (c.t("aplo.col.spearman"), "r"),
+             (c.t("aplo.col.level_ours"), "r"), (c.t("aplo.col.level_official"), "r"),
+             (c.t("aplo.col.below25_ours"), "r"), (c.t("aplo.col.below25_official"), "r")],
+            rows, [i == 0 for i in range(len(rows))],
+        )  # fmt: skip
+    return ctx
+
+
+def _apl_official_sentence(c: Catalogue, layers: Mapping[str, pd.DataFrame],
+                           s: Mapping[str, Any], area: str) -> str:  # fmt: skip
+    """One sentence of the plain-language summary on the official APL comparison."""
+    stats = _stats_of(layers, "apl_agreement_summary")
+    if stats:
+        return c.t(
+            "summary.apl_official",
+            n=c.num(stats.get("n_matched")),
+            rho=c.num(stats.get("spearman"), 2),
+            ours=c.num(stats.get("level_ours"), 2),
+            official=c.num(stats.get("level_official"), 2),
+            low_ours=c.pct(stats.get("share_below_2_5_ours")),
+            low_official=c.pct(stats.get("share_below_2_5_official")),
+        )
+    if isinstance(s.get("apl_official_unavailable"), Mapping):
+        return c.t("summary.apl_official_unavailable", area=area)
+    return c.t("summary.apl_no_official")
+
+
+def _sensitivity_ctx(c: Catalogue, sens: pd.DataFrame | None, thr: str) -> dict[str, Any] | None:
+    """The ``sensitivity`` table as written: one row per speed change and engine."""
+    if sens is None or not {"speed_change", "share_beyond"} <= set(sens.columns):
+        return None
+    changes = []
+    rows, hl = [], []
+    for _, r in sens.iterrows():
+        sc = str(r["speed_change"])
+        engine = str(r.get("engine", "") or "")
+        m = re.fullmatch(r"\s*([+-]?\d+(?:\.\d+)?)\s*%\s*", sc)
+        if m:
+            v = float(m[1])
+            changes.append(v)
+            label = ("+" if v > 0 else "") + c.num(v) + ("\u202f%" if c.lang == "fr" else "%")
+            label = c.t("sens.run") if v == 0 else label
+        else:
+            label = c.t("sens.crow") if "crow" in sc or engine == "crow-fly" else sc
+        eng = c.t(f"engine.{engine}") if c.has(f"engine.{engine}") else engine
+        rows.append([label, eng, c.pct(r["share_beyond"], 2), c.num(r.get("pop_beyond")),
+                     c.minutes(r.get("mean_time_min"), 2)])  # fmt: skip
+        hl.append(bool(m) and float(m[1]) == 0 if m else False)
+    tb = _table(
+        [(c.t("col.speed_change"), "l"), (c.t("col.engine"), "l"),
+         (c.t("col.share_beyond_thr", thr=thr), "r"), (c.t("col.beyond", thr=thr), "r"),
+         (c.t("col.mean_time"), "r")],
+        rows, hl,
+    )  # fmt: skip
+    span = (
+        c.t("sens.span", lo=c.num(min(changes)), hi="+" + c.num(max(changes)))
+        if changes and min(changes) < 0 < max(changes)
+        else ""
+    )
+    crow = any("crow" in str(x) for x in sens["speed_change"]) or (
+        "engine" in sens.columns and (sens["engine"].astype(str) == "crow-fly").any()
+    )
+    tb["title"] = c.t("methods.sensitivity", span=span) + (c.t("sens.and_crow") if crow else "")
+    tb["note"] = c.t("sens.note", thr=thr)
+    return tb
+
+
+def _siting_extra(c: Catalogue, info: Mapping[str, Any], objective: str,
+                  thr: str) -> dict[str, Any]:  # fmt: skip
+    """The siting run explained (objective, candidates, bound, years) and the three
+    objectives compared, from ``summary["siting"]`` as written by the siting stage."""
+    out: dict[str, Any] = {"explain": "", "compare": None, "years": None}
+    if not info:
+        return out
+    bits = [c.t("sites.doctors", doctors=c.num(info.get("doctors_per_centre")),
+                consult=c.num(info.get("new_centre_consultations_per_doctor")))]  # fmt: skip
+    if info.get("candidates") is not None:
+        rule = str(info.get("candidate_rule") or "")
+        m = re.match(r"communes with a pharmacy \(BPE (\d{4}) D307\) or at least ([\d,]+) "
+                     r"inhabitants", rule)  # fmt: skip
+        rule_txt = (
+            c.t("sites.rule_default", year=m[1], pop=c.num(float(m[2].replace(",", ""))))
+            if m
+            else rule
+        )
+        bits.append(c.t("sites.candidates", n=c.num(info["candidates"]), rule=rule_txt))
+    if info.get("existing_centres") or info.get("planned_centres"):
+        bits.append(c.t("sites.fixed", existing=c.num(info.get("existing_centres", 0)),
+                        planned=c.num(info.get("planned_centres", 0)),
+                        doctors=c.num(info.get("existing_doctors", 0))))  # fmt: skip
+    b = info.get("bound") or {}
+    if isinstance(b, Mapping) and b.get("upper_bound") is not None:
+        bits.append(c.t("sites.bound", method=b.get("method", ""),
+                        value=c.num(b.get("value")), bound=c.num(b.get("upper_bound")),
+                        gap=c.pct(b.get("gap"), 1)))  # fmt: skip
+    else:
+        bits.append(c.t("sites.no_bound"))
+    out["explain"] = " ".join(bits)
+    comp = info.get("compare") or {}
+    if isinstance(comp, Mapping) and comp:
+        rows, hl = [], []
+        for obj in ("apl", "coverage", "time"):
+            e = comp.get(obj)
+            if not isinstance(e, Mapping):
+                continue
+            rows.append([c.t(f"objective.{obj}", thr=thr), c.num(e.get("sites")),
+                         c.num(e.get("lifted_pop")), c.num(e.get("newly_within_pop")),
+                         c.num(e.get("mean_time_change_min"), 3),
+                         c.num(e.get("apl_gain_under"), 3)])  # fmt: skip
+            hl.append(obj == objective)
+        out["compare"] = _table(
+            [(c.t("col.objective"), "l"), (c.t("col.sites"), "r"), (c.t("col.lifted"), "r"),
+             (c.t("col.gain", thr=thr), "r"), (c.t("col.time_change"), "r"),
+             (c.t("col.apl_gain_under"), "r")],
+            rows, hl,
+        )  # fmt: skip
+        out["compare"]["title"] = c.t("sites.compare_title")
+        out["compare"]["note"] = c.t(
+            "sites.compare_note", objective=c.t(f"objective.{objective}", thr=thr)
+        )
+    years = info.get("years") or []
+    if years:
+        rows = [[str(y.get("year", "")), ", ".join(map(str, y.get("sites", []))),
+                 c.num(y.get("lifted_pop")), c.num(y.get("newly_within_pop")),
+                 c.num(y.get("pop_below_2_5")), c.minutes(y.get("mean_time_min"), 2)]
+                for y in years]  # fmt: skip
+        out["years"] = _table(
+            [(c.t("col.year"), "l"), (c.t("col.sites_list"), "l"), (c.t("col.lifted"), "r"),
+             (c.t("col.gain", thr=thr), "r"), (c.t("col.below25_left"), "r"),
+             (c.t("col.mean_time"), "r")],
+            rows,
+        )  # fmt: skip
+        out["years"]["title"] = c.t("sites.years_title")
+    return out
+
+
 def report_context(
     layers: Mapping[str, pd.DataFrame],
     *,
@@ -400,15 +736,7 @@ def report_context(
             share_low=c.pct(s["share_apl_below_2_5"]),
             share_fragile=c.pct(s.get("share_apl_below_4")),
         )
-        off_apl = s.get("apl_agreement") if isinstance(s.get("apl_agreement"), Mapping) else None
-        if off_apl and "correlation" in off_apl:
-            apl_s += " " + c.t(
-                "summary.apl_official",
-                corr=c.num(off_apl["correlation"], 2),
-                n=c.num(off_apl.get("n", off_apl.get("communes", 0))),
-            )
-        elif _frame(layers, "apl_agreement") is None:
-            apl_s += " " + c.t("summary.apl_no_official")
+        apl_s += " " + _apl_official_sentence(c, layers, s, area)
         summary.append(apl_s)
     if ep is not None and "need_rank" in ep.columns and len(ep) >= 3:
         top3 = ep.sort_values("need_rank").head(3)
@@ -639,7 +967,9 @@ def report_context(
             if isinstance(ex, Mapping) and "objective" in ex
             else ""
         )
-        sites_ctx["extra"] = []
+        extra = _siting_extra(c, s.get("siting") or {}, objective, thr_s)
+        sites_ctx["explain"] = extra["explain"]
+        sites_ctx["extra"] = [t for t in (extra["compare"], extra["years"]) if t is not None]
     wi = _frame(layers, "what_if")
     wi_ctx = None
     if wi is not None and {"site_id", "gain_pop"} <= set(wi.columns):
@@ -698,19 +1028,14 @@ def report_context(
             else ""
         )
 
-    # tables other stages add (official APL comparison): shown as written
-    apl_extra = []
-    for name in ("apl_agreement", "apl_official"):
-        t = _frame(layers, name)
-        if t is not None:
-            cols = list(t.columns)[:8]
-            rows = [
-                [c.num(v, 3) if isinstance(v, float) else str(v) for v in r[cols]]
-                for _, r in t.head(30).iterrows()
-            ]
-            tb = _table([(col, "l") for col in cols], rows)
-            tb["title"] = c.t("section.apl_official")
-            apl_extra.append(tb)
+    # --- official DREES APL (score --official-apl): the apl_agreement_* tables as written
+    diff_map = None
+    if include_maps and isinstance(layers.get("apl_difference"), pd.DataFrame):
+        fig = plot_map(layers, indicator="apl_diff", metadata=meta, lang=lang,
+                       outlines=departement_outlines(com))  # fmt: skip
+        diff_map = {"alt": "apl_diff map", "src": _png(fig, dpi=map_dpi),
+                    "caption": c.t("maps.caption_apl_diff")}  # fmt: skip
+    apl_off = _apl_official_ctx(c, layers, s, area, maps_ctx=diff_map)
 
     # --- methods --------------------------------------------------------------------------
     road = uses_road_network(layers, meta)
@@ -758,21 +1083,7 @@ def report_context(
             else c.t("methods.holes_none"),
         },
     ]
-    sens = _frame(layers, "sensitivity")
-    sens_ctx = None
-    if sens is not None and {"speed_change", "share_beyond"} <= set(sens.columns):
-        sens_ctx = _table(
-            [(c.t("col.speed_change"), "l"), (c.t("col.share_beyond"), "r")],
-            [
-                [
-                    str(r["speed_change"]).replace("%", " %")
-                    if lang == "fr"
-                    else str(r["speed_change"]),
-                    c.pct(r["share_beyond"], 2),
-                ]
-                for _, r in sens.iterrows()
-            ],
-        )
+    sens_ctx = _sensitivity_ctx(c, _frame(layers, "sensitivity"), thr_s)
     sources: list[str] = []
     for src in meta.get("sources") or []:
         if not isinstance(src, Mapping):
@@ -814,7 +1125,7 @@ def report_context(
         "sites": sites_ctx,
         "what_if": wi_ctx,
         "agreement": agr_ctx,
-        "apl_official": apl_extra,
+        "apl_official": apl_off,
         "methods": methods,
         "sensitivity": sens_ctx,
         "sources": sources,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from accessmap import measures, scoring
@@ -54,24 +53,9 @@ def zones_stage(params: ScoreParams, area: Area, com: gpd.GeoDataFrame) -> Zones
                 f"{params.priority}: column epci_siren: {len(unknown)} code(s) are not EPCI "
                 f"of {area.name}, e.g. {unknown[0]!r}; check the list or the --region option"
             )
-        agr = scoring.agreement(epci_scores, official, top_n=params.top_n)
+        agreement_table, agr = scoring.agreement_table(epci_scores, official,
+                                                       top_n=params.top_n)  # fmt: skip
         agreement_summary = agr.summary()
-        in_top = (epci_scores["need_rank"] <= params.top_n).fillna(False).astype(bool)
-        is_off = epci_scores["epci_siren"].isin(official)
-        agreement_table = pd.DataFrame(epci_scores[in_top | is_off].drop(columns="geometry"))
-        agreement_table.insert(
-            0,
-            "status",
-            np.where(
-                agreement_table["epci_siren"].isin(official),
-                np.where(
-                    (agreement_table["need_rank"] <= params.top_n).fillna(False).astype(bool),
-                    "hit",
-                    "missed",
-                ),
-                "ours only",
-            ),
-        )
     epci_scores["official_priority"] = epci_scores["epci_siren"].isin(official)
 
     by_dep_all = measures.summarise_access(
