@@ -117,6 +117,9 @@ def _project(gpkg: str, outdir: str) -> dict:
         {"name": node.name(), "valid": bool(node.layer() and node.layer().isValid()),
          "source": node.layer().source() if node.layer() else "",
          "visible": node.isVisible(),
+         "rules": ([r.filterExpression() for r in node.layer().renderer().rootRule().children()]
+                   if node.layer() and node.layer().renderer().type() == "RuleRenderer"
+                   else []),
          "renderer": node.layer().renderer().type() if node.layer() else None}
         for node in project.layerTreeRoot().findLayers()]}  # fmt: skip
     layouts = project.layoutManager().layouts()
@@ -129,6 +132,30 @@ def _project(gpkg: str, outdir: str) -> dict:
         atlas.beginRender()
         info["atlas_pages"] = atlas.count()
         atlas.first()
+        # the page furniture: scale bar (units, segment length), legend (its rows once the
+        # atlas filter applies), and what each item is
+        from qgis.core import QgsLayoutItemLegend, QgsLayoutItemScaleBar
+
+        items = []
+        for item in layout.items():
+            if isinstance(item, QgsLayoutItemScaleBar):
+                items.append({"kind": "scalebar", "units": item.unitLabel().strip(),
+                              "segments": item.numberOfSegments(),
+                              "units_per_segment": item.unitsPerSegment(),
+                              "linked": item.linkedMap() is not None})  # fmt: skip
+            elif isinstance(item, QgsLayoutItemLegend):
+                item.updateFilterByMap()
+                model = item.model()
+                rows = []
+                for r in range(model.rowCount()):
+                    idx = model.index(r, 0)
+                    rows.append(str(model.data(idx, 0)))
+                    for k in range(model.rowCount(idx)):
+                        rows.append("  " + str(model.data(model.index(k, 0, idx), 0)))
+                items.append({"kind": "legend", "title": item.title(), "rows": rows,
+                              "filter_by_map": item.legendFilterByMapEnabled(),
+                              "linked": item.linkedMap() is not None})  # fmt: skip
+        info["layout_items"] = items
         info["atlas_first_page"] = atlas.nameForPage(0)
         path = os.path.join(outdir, "atlas_page1.png")
         res = QgsLayoutExporter(layout).exportToImage(path, QgsLayoutExporter.ImageExportSettings())

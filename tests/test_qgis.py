@@ -218,3 +218,25 @@ def test_atlas_page_written(qgis_report) -> None:
     the map zoomed on the EPCI, its name and key figures)."""
     path = Path(qgis_report["project"]["atlas_image"]["path"])
     assert path.stat().st_size > 20_000
+
+
+def test_atlas_page_has_scale_bar_legend_and_outline(qgis_report) -> None:
+    """The atlas page carries a scale bar in km linked to the map, a legend filtered to the
+    page's map, and the page's EPCI outlined (``$id = @atlas_featureid``) above the communes
+    (the exported page was looked at by hand)."""
+    proj = qgis_report["project"]
+    items = {i["kind"]: i for i in proj["layout_items"]}
+    bar = items["scalebar"]
+    assert bar["linked"] and bar["units"] == "km" and bar["segments"] >= 2
+    assert bar["units_per_segment"] > 0
+    legend = items["legend"]
+    assert legend["linked"] and legend["filter_by_map"] and legend["title"] == "Légende"
+    assert any("temps jusqu'au médecin" in r for r in legend["rows"])
+    outline = [lyr for lyr in proj["layers"] if lyr["name"] == "Contour de l'EPCI de la page"]
+    assert len(outline) == 1 and outline[0]["visible"]
+    assert outline[0]["source"].endswith("layername=epci_scores")
+    assert any("@atlas_featureid" in f for f in outline[0]["rules"])
+    names = [lyr["name"] for lyr in proj["layers"]]
+    assert names.index(outline[0]["name"]) < names.index("Communes : temps jusqu'au médecin")
+    # the outline is drawn in black on the exported page
+    assert qgis_report["project"]["atlas_image"]["colour_counts"].get("#000000", 0) > 200

@@ -6,8 +6,13 @@ lines run through the real CLI entry point: with ``--help`` appended (click pars
 option before it answers, so an unknown option or command fails) and, for the commands that
 are quick on the data directory (``map``, ``report``, ``data check``, ``--help``), as
 written, in a folder holding the ``out/accessmap.gpkg`` of the session's run. Lines naming a
-placeholder (``FILE``, ``ROADFILE``, ``PRIORITY.csv``, ``tcp://host``) or the long runs
-(``score``) are checked with ``--help`` only. The ``python`` block's names must exist.
+placeholder (``FILE``, ``ROADFILE``, ``PRIORITY.csv``, ``tcp://host``) are checked with
+``--help`` only. ``score`` lines run for real when they are quick (:func:`_quick_score`: one
+département, or the crow-fly engine: 13-20 s each on the 2-core CI machine, measured), the
+others (Occitanie or France on the road network, about a minute and more) with ``--help``
+only; a ``map`` or ``report`` line reading a GeoPackage that a README ``score`` line writes
+runs that score line first. ``../shared/data/`` in a line is the data directory. The
+``python`` block's names must exist.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import pytest
 
 import accessmap as am
 from accessmap.cli import main
+from accessmap.geography import REGIONS
 from accessmap.outputs.geopackage import layers_of, to_geopackage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,16 +75,48 @@ def test_make_targets_exist(line: str) -> None:
 def workdir(score_result, tmp_path_factory):  # type: ignore[no-untyped-def]
     """A folder with ``out/accessmap.gpkg`` of the session's run, as after ``make run``."""
     d = tmp_path_factory.mktemp("readme")
+    (d / "fresh").mkdir()
     layers, meta = layers_of(score_result)
     to_geopackage(layers, d / "out" / "accessmap.gpkg", metadata=meta)
     return d
+
+
+def _quick_score(args: list[str]) -> bool:
+    """A ``score`` line quick enough to run as written: one département (``--region 46``)
+    or the crow-fly engine, without an exhaustive option (``--exact`` stays default: it is
+    bounded by a 60 s HiGHS limit but takes a second on a département)."""
+    if args[:1] != ["score"]:
+        return False
+    region = args[args.index("--region") + 1] if "--region" in args[:-1] else ""
+    # a two-digit code that is a région's (76) is the région: ``D11`` forces a département
+    one_dep = bool(re.fullmatch(r"D?\d[\dAB]", region)) and region not in REGIONS
+    crow = "--engine" in args[:-1] and args[args.index("--engine") + 1] == "crow-fly"
+    return one_dep or (crow and "--region" not in args)
 
 
 def _quick(args: list[str]) -> bool:
     line = " ".join(args)
     if PLACEHOLDER.search(line):
         return False
-    return args[:1] in (["map"], ["report"], ["--help"]) or args[:2] == ["data", "check"]
+    return (
+        args[:1] in (["map"], ["report"], ["--help"])
+        or args[:2] == ["data", "check"]
+        or _quick_score(args)
+    )
+
+
+def _real(args: list[str], data_dir: Path) -> list[str]:
+    """The README's ``../shared/data/`` paths pointed at the data directory."""
+    return [a.replace("../shared/data/", f"{data_dir}/") for a in args]
+
+
+def _producer(gpkg: str) -> list[str] | None:
+    """The README ``score`` line that writes ``gpkg`` (``--out gpkg``), if any."""
+    for line in COMMANDS:
+        args = shlex.split(line)[1:]
+        if args[:1] == ["score"] and "--out" in args[:-1] and args[args.index("--out") + 1] == gpkg:
+            return args
+    return None
 
 
 @pytest.mark.parametrize("line", [c for c in COMMANDS if c.startswith("accessmap")])
@@ -90,8 +128,15 @@ def test_accessmap_command_runs(line, workdir, data_dir, monkeypatch, capsys) ->
     cap = capsys.readouterr()
     assert code == 0, f"`{line} --help` failed: {cap.err.strip()[-400:]}"
     if _quick(args):
-        extra = ["--overwrite"] if args[:1] in (["map"], ["report"]) else []
-        code = main([*args, *extra])
+        if args[:1] in (["map"], ["report"]) and len(args) > 1 and not (workdir / args[1]).exists():
+            made = _producer(args[1])
+            assert made is not None, f"`{line}` reads {args[1]}, which no README line writes"
+            assert main(["--quiet", *_real(made, data_dir)]) == 0, f"{made} failed"
+            capsys.readouterr()
+        if _quick_score(args) and "--out" not in args:
+            monkeypatch.chdir(workdir / "fresh")  # default out/accessmap.gpkg: a new folder
+        extra = ["--overwrite"] if args[:1] in (["map"], ["report"], ["score"]) else []
+        code = main([*_real(args, data_dir), *extra])
         cap = capsys.readouterr()
         assert code == 0, f"`{line}` failed: {cap.err.strip()[-400:]}"
         for word in args:

@@ -79,7 +79,8 @@ def test_self_contained_french_by_default(html) -> None:
             assert im.width > 500
     assert len(html) < 6_000_000
     for heading in ("En bref", "À savoir avant de lire", "1. Chiffres clés", "2. Cartes",
-                    "6. Méthodes, données et hypothèses", "Paramètres du calcul"):  # fmt: skip
+                    "6. Comparaison avec l'APL officielle de la DREES",
+                    "7. Méthodes, données et hypothèses", "Paramètres du calcul"):  # fmt: skip
         assert heading in _text(html), heading
 
 

@@ -14,6 +14,7 @@ from accessmap.network.speedmodel import (
     DEFAULT_MODEL,
     TravelMappingSpeedModel,
     access_minutes,
+    direct_minutes,
     edge_times_min,
     nearest_times,
     node_density_per_km2,
@@ -34,6 +35,7 @@ PLAIN = TravelMappingSpeedModel(
     urban_slowdown=0.0,
     access_speed_kmh=30.0,
     access_detour=1.5,
+    access_terminal_min=0.0,
     max_snap_m=1000.0,
 )
 
@@ -74,6 +76,27 @@ def test_access_leg() -> None:
     assert access_minutes([1000.0], DEFAULT_MODEL)[0] == pytest.approx(
         1.0 * DEFAULT_MODEL.access_detour / DEFAULT_MODEL.access_speed_kmh * 60
     )
+
+
+def test_terminal_time() -> None:
+    m = PLAIN.replace(access_terminal_min=1.25)
+    # 1.25 + 1 km x 1.5 at 30 km/h; the direct leg has a terminal at each end
+    assert access_minutes([1000.0], m)[0] == pytest.approx(1.25 + 3.0)
+    assert direct_minutes([1000.0], m)[0] == pytest.approx(2.5 + 3.0)
+    net = _line_net()
+    orig = np.array([[0.0, 200.0]])
+    dest = np.array([[20_000.0, -400.0], [100.0, 200.0]])
+    t = od_times(net, orig, dest, m)
+    assert t[0, 0] == pytest.approx(1.25 + 0.6 + 10.0 + 1.25 + 1.2)
+    assert t[0, 1] == pytest.approx(2.5 + 0.3)  # direct leg, 100 m
+    s = snap_points(net, orig, m)
+    assert s.access_min[0] == pytest.approx(1.25 + 0.6)
+    minutes, _ = nearest_times(net, orig, dest[:1], m)
+    assert minutes[0] == pytest.approx(t[0, 0])
+    with pytest.raises(BadValueError, match="access_terminal_min must be >= 0"):
+        TravelMappingSpeedModel(access_terminal_min=-0.5)
+    with pytest.raises(BadValueError, match="node_spacing_m must be >= 0"):
+        TravelMappingSpeedModel(node_spacing_m=-1.0)
 
 
 def _line_net() -> RoadNetwork:

@@ -47,6 +47,7 @@ PLAIN = TravelMappingSpeedModel(
     junction_delay_s=0.0,
     access_speed_kmh=30.0,
     access_detour=1.5,
+    access_terminal_min=0.0,
     max_snap_m=1000.0,
 )
 
@@ -111,6 +112,31 @@ def test_access_legs_and_direct_leg_hand_computed() -> None:
     for i, oid in enumerate(o.index):
         for j, fid in enumerate(f2.index):
             assert mat[(oid, fid)] == pytest.approx(ref[i, j], abs=1e-9)
+
+
+def test_terminal_time_hand_computed() -> None:
+    """The terminal time is added to each access leg and twice to a direct leg."""
+    model = PLAIN.replace(access_terminal_min=1.5)
+    eng = NetworkEngine(line_net(model))
+    assert eng.access_terminal_min == 1.5
+    assert NetworkEngine(line_net(None)).access_terminal_min == 0.0
+    o = pts([(0.0, 200.0), (10_000.0, 600.0)], ["a", "b"])
+    f = pts([(20_000.0, -400.0), (10_400.0, 300.0)], ["far", "near"])
+    acc = 1.5 / (30_000 / 60)
+    near = eng.nearest(o, f)
+    # a: 1.5 + 200 m access + 5 min + 1.5 + 500 m access
+    assert near.loc["a", "travel_time_min"] == pytest.approx(3.0 + 200 * acc + 5.0 + 500 * acc)
+    # b: direct 500 m + two terminals beats 600 m + 500 m through node 1 + two terminals
+    assert near.loc["b", "travel_time_min"] == pytest.approx(3.0 + 500 * acc)
+    xy_o = np.array([(0.0, 200.0), (10_000.0, 600.0)])
+    xy_f = np.array([(20_000.0, -400.0), (10_400.0, 300.0)])
+    ref = od_times(line_net(model), xy_o, xy_f, model)
+    mat = eng.matrix(o, f, cutoff_min=60.0).set_index(["from_id", "to_id"])["travel_time_min"]
+    for i, oid in enumerate(o.index):
+        for j, fid in enumerate(f.index):
+            assert mat[(oid, fid)] == pytest.approx(ref[i, j], abs=1e-9)
+    with pytest.raises(BadValueError, match="access_terminal_min"):
+        NetworkEngine(line_net(), access_terminal_min=-1.0)
 
 
 # ------------------------------------------------------------------ the mixed engine at the edge

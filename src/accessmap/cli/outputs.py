@@ -46,7 +46,13 @@ def map_command(
         typer.Option("--out", "-o", help="PNG file (default: beside the GeoPackage)."),
     ] = None,
     indicator: Annotated[
-        str, typer.Option("--indicator", "-i", help="time | apl | need.")
+        str,
+        typer.Option(
+            "--indicator",
+            "-i",
+            help="time | apl | need | apl_diff (ours minus the official DREES APL: needs a "
+            "run with --official-apl).",
+        ),
     ] = "time",
     dep: Annotated[str | None, typer.Option("--dep", help="Zoom on a département (46).")] = None,
     epci: Annotated[str | None, typer.Option("--epci", help="Zoom on an EPCI (SIREN).")] = None,

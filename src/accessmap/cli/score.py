@@ -321,7 +321,7 @@ def score(
             result.summary["apl_official_unavailable"] = gone
             result.metadata.setdefault("summary", {})["apl_official_unavailable"] = gone
             console.print(f"warning: --official-apl not compared: {exc}", markup=False,
-                          highlight=False)  # fmt: skip
+                          highlight=False, soft_wrap=True)  # fmt: skip
     out, csv_dir = write_run(result, out, overwrite=overwrite, csv_format=csv_format)
     if pdf is not None:
         layers, meta = layers_of(result)

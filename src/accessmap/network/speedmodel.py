@@ -18,11 +18,18 @@ car travel times and adds an *access leg* between every point and the network:
    0, 1)`` the speed is ``v_c * (1 - urban_slowdown * u)``;
 4. **junction delay**: ``junction_delay_s`` seconds per edge traversed (edges run from junction
    to junction; OSRM adds turn and signal penalties of the same kind);
-5. **access leg** from an origin or facility to its nearest network node: straight distance
+5. **access leg** from an origin or facility to its nearest network node: a *terminal time*
+   ``access_terminal_min`` (the streets of the village or town between its reference point and
+   the numbered road, which Travel Mapping does not hold) plus the straight distance
    ``x access_detour`` at ``access_speed_kmh``; points farther than ``max_snap_m`` from any node
    are not routed (NaN). A pair of points may also be joined by a direct access-road leg
-   (distance ``x access_detour`` at ``access_speed_kmh``) when that is quicker than going
-   through the network (points that share a nearest node, neighbouring villages).
+   (``2 x access_terminal_min`` plus the distance ``x access_detour`` at ``access_speed_kmh``)
+   when that is quicker than going through the network (neighbouring villages);
+6. **snapping anchors**: long straight edges are split into equal pieces of at most
+   ``node_spacing_m`` (their time shared in proportion, so no network path changes), so that a
+   point beside the middle of a long edge snaps to the road beside it instead of a junction
+   kilometres away (:meth:`TravelMappingEdges.to_network
+   <accessmap.network.travelmapping.TravelMappingEdges.to_network>`).
 
 Edge time in minutes::
 
@@ -33,10 +40,11 @@ The defaults of :data:`DEFAULT_MODEL` were fitted by
 ``python -m benchmarks.calibrate_travelmapping`` (see its docstring and ``docs/benchmarks.md``,
 section "Travel Mapping speed model calibration"): OSRM car durations of 2021 between the 512
 Isère communes (``times_isere_osrm2021_*``, ``SOURCES-roads.md`` section 8), fit on a seeded
-half of the communes (seed 20260822), scored on the other half. Values marked *assumed* were
-not fitted. The fit drove ``urban_slowdown`` to 0 on Isère (Grenoble is the only dense area
-there; the junction delay absorbs town traffic), so the urban term is off by default but kept
-for areas where it can be fitted.
+half of the communes (seed 20260822) on the pairs OSRM puts within 30 minutes (the range of
+the calibration target and of trips to the nearest GP), scored on the other half. Values
+marked *assumed* were not fitted. The fit drives ``urban_slowdown`` to 0 on Isère (Grenoble
+is the only dense area there; the junction delay and terminal time absorb town traffic), so
+the urban term is off by default but kept for areas where it can be fitted.
 
 :func:`od_times` computes an origin x destination matrix of times on a
 :class:`~accessmap.network.graph.RoadNetwork` with the access legs, using
@@ -64,6 +72,7 @@ __all__ = [
     "SnapResult",
     "TravelMappingSpeedModel",
     "access_minutes",
+    "direct_minutes",
     "edge_times_min",
     "model_from_network",
     "nearest_times",
@@ -123,11 +132,23 @@ class TravelMappingSpeedModel:
         Fraction of the class speed lost at urban share 1 (not on motorways). *Fitted* (to 0
         on Isère).
     access_speed_kmh : float
-        Speed of the access leg on local roads. *Fitted*.
+        Speed of the access leg on local roads. *Fitted* (only ``access_speed_kmh /
+        access_detour`` matters, so the detour is fixed and the speed fitted).
     access_detour : float
         Road distance over straight distance of the access leg. *Assumed* 1.3 (the usual
         circuity of local road networks: Ballou et al. 2002, *J. Business Logistics*
         23(1), road circuity factors 1.2-1.4 in Europe).
+    access_terminal_min : float
+        Minutes added at each end of a trip (each access leg; twice on a direct leg): the
+        village or town streets between a commune's reference point and the numbered road,
+        absent from Travel Mapping. *Fitted*, bounded to 0-3 min in the fit (a few hundred
+        metres of streets at 10-20 km/h).
+    node_spacing_m : float
+        Longest piece of a straight edge (no shaping point) after splitting it into equal
+        pieces for snapping (0: no splitting). *Assumed* 1,000 m: on the Isère held-out half
+        500 m scored the same and the original network (no splitting) worse
+        (``docs/benchmarks.md``); it is a build parameter, so it enters the cache key with
+        the rest of the model.
     max_snap_m : float
         Points farther than this from every node are not routed. *Assumed* 10 km (97.9 % of
         Occitanie commune origins lie within 2 km of a waypoint, ``SOURCES-roads.md`` s. 7).
@@ -136,24 +157,26 @@ class TravelMappingSpeedModel:
     """
 
     # Fitted by benchmarks/calibrate_travelmapping.py on times_isere_osrm2021_commune_matrix.csv
-    # (OSRM car, July 2021; fit half seed 20260822). Re-run the script to refit.
+    # (OSRM car, July 2021; fit half seed 20260822, pairs within 30 min). Re-run it to refit.
     motorway_kmh: float = 130.0  # at the fit's upper bound (the legal limit)
-    european_kmh: float = 59.4
-    nationale_kmh: float = 59.4
-    metropole_kmh: float = 67.0
-    departementale_kmh: float = 67.0
+    european_kmh: float = 80.7  # tied to nationale_kmh
+    nationale_kmh: float = 80.7
+    metropole_kmh: float = 76.2  # tied to departementale_kmh
+    departementale_kmh: float = 76.2
     length_factor: float = 1.15
-    winding_factor: float = 2.03
+    winding_factor: float = 1.96
     sinuosity_cap: float = 3.0
-    junction_delay_s: float = 11.7
+    junction_delay_s: float = 9.1
     urban_radius_m: float = 2000.0
     urban_density_low: float = 0.7
     urban_density_high: float = 2.0
     urban_slowdown: float = 0.0  # fitted to 0 on Isère: see docs/benchmarks.md
-    access_speed_kmh: float = 32.3
+    access_speed_kmh: float = 40.5
     access_detour: float = 1.3
+    access_terminal_min: float = 1.85
+    node_spacing_m: float = 1000.0
     max_snap_m: float = 10_000.0
-    name: str = "tm-isere-osrm2021"
+    name: str = "tm-isere-osrm2021-v2"
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -182,7 +205,7 @@ class TravelMappingSpeedModel:
                 raise BadValueError(
                     f"TravelMappingSpeedModel.{name} must be > 0, got {getattr(self, name)!r}"
                 )
-        for name in ("winding_factor", "junction_delay_s"):
+        for name in ("winding_factor", "junction_delay_s", "access_terminal_min", "node_spacing_m"):
             if getattr(self, name) < 0:
                 raise BadValueError(
                     f"TravelMappingSpeedModel.{name} must be >= 0, got {getattr(self, name)!r}"
@@ -366,15 +389,38 @@ def edge_times_min(
 def access_minutes(
     distance_m: npt.ArrayLike, model: TravelMappingSpeedModel = DEFAULT_MODEL
 ) -> FloatArray:
-    """Access-leg time: ``distance x access_detour`` at ``access_speed_kmh``, in minutes.
+    """Access-leg time: ``access_terminal_min`` + ``distance x access_detour`` at
+    ``access_speed_kmh``, in minutes.
 
     Examples
     --------
-    >>> access_minutes([1000.0], TravelMappingSpeedModel(access_speed_kmh=30.0)).tolist()
-    [2.6]
+    >>> m = TravelMappingSpeedModel(access_speed_kmh=30.0, access_terminal_min=0.5)
+    >>> access_minutes([1000.0], m).round(6).tolist()
+    [3.1]
     """
     d = np.asarray(distance_m, dtype=np.float64)
-    return d * model.access_detour / 1000.0 / model.access_speed_kmh * 60.0
+    return (
+        model.access_terminal_min + d * model.access_detour / 1000.0 / model.access_speed_kmh * 60.0
+    )
+
+
+def direct_minutes(
+    distance_m: npt.ArrayLike, model: TravelMappingSpeedModel = DEFAULT_MODEL
+) -> FloatArray:
+    """Direct-leg time between two points: ``2 x access_terminal_min`` (a terminal at each
+    end) + ``distance x access_detour`` at ``access_speed_kmh``, in minutes.
+
+    Examples
+    --------
+    >>> m = TravelMappingSpeedModel(access_speed_kmh=30.0, access_terminal_min=0.5)
+    >>> direct_minutes([1000.0], m).round(6).tolist()
+    [3.6]
+    """
+    d = np.asarray(distance_m, dtype=np.float64)
+    return (
+        2.0 * model.access_terminal_min
+        + d * model.access_detour / 1000.0 / model.access_speed_kmh * 60.0
+    )
 
 
 # ------------------------------------------------------------------------------ snapping
@@ -477,7 +523,8 @@ def od_times(
     """Origin x destination car times in minutes, access legs included.
 
     ``time = access(origin) + network(node_o -> node_d) + access(destination)``, or the direct
-    access-road leg between the two points when that is quicker (``direct_leg``). The network
+    access-road leg between the two points (:func:`direct_minutes`) when that is quicker
+    (``direct_leg``). The network
     part is ``scipy.sparse.csgraph.dijkstra`` on ``network.travel_time_min`` (forward graph,
     origin to destination), run on blocks of origins so that memory stays below
     ``max_block`` floats.
@@ -525,7 +572,7 @@ def od_times(
     if direct_leg and o_xy.shape[0] and d_xy.shape[0]:
         ok = so.ok[:, None] & sd.ok[None, :]
         crow = np.hypot(o_xy[:, None, 0] - d_xy[None, :, 0], o_xy[:, None, 1] - d_xy[None, :, 1])
-        direct = access_minutes(crow, model)
+        direct = direct_minutes(crow, model)
         out = np.where(ok, np.fmin(out, direct), out)
     return out
 

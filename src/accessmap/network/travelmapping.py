@@ -495,6 +495,14 @@ class TravelMappingEdges:
     ) -> RoadNetwork:
         """The two-way :class:`RoadNetwork` with edge times from ``model``.
 
+        Straight edges (no shaping point) longer than ``model.node_spacing_m`` are split into
+        ``ceil(length / node_spacing_m)`` equal pieces by nodes placed on the edge (they are
+        on the road, since the edge is straight), each piece carrying its share of the edge's
+        time and length: every path between the original nodes keeps its time, and points
+        beside a long edge snap to it (:mod:`accessmap.network.speedmodel`, item 6). The new
+        nodes come after the original ones; their ``node_ids`` use the same micro-degree
+        encoding (:attr:`node_ids`). ``meta["split_nodes"]`` counts them.
+
         Parameters
         ----------
         model : TravelMappingSpeedModel
@@ -510,20 +518,99 @@ class TravelMappingEdges:
             self.edge_urban_share(model, node_urban),
             model,
         )
+        u, v, t, ln, x, y, ids = _split_straight_edges(self, tt, model.node_spacing_m)
         meta = dict(self.meta)
         meta["speed_model"] = model.to_dict()
         meta["profile"] = model.name
+        meta["split_nodes"] = int(x.shape[0] - self.x.shape[0])
         return RoadNetwork.from_arrays(
-            np.concatenate([self.u, self.v]),
-            np.concatenate([self.v, self.u]),
-            np.concatenate([tt, tt]),
-            self.x,
-            self.y,
-            self.node_ids,
-            length_m=np.concatenate([self.length_m, self.length_m]),
+            np.concatenate([u, v]),
+            np.concatenate([v, u]),
+            np.concatenate([t, t]),
+            x,
+            y,
+            ids,
+            length_m=np.concatenate([ln, ln]),
             largest_scc=False,
             meta=meta,
         )
+
+
+def _split_straight_edges(
+    e: TravelMappingEdges, tt: npt.NDArray[np.float64], spacing_m: float
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+]:
+    """Split straight edges longer than ``spacing_m`` into equal pieces (see ``to_network``).
+
+    Returns ``u, v, minutes, length_m`` per (undirected) piece and the node ``x, y, ids``.
+    """
+    n_e = int(e.u.shape[0])
+    k = np.ones(n_e, dtype=np.int64)
+    if spacing_m > 0 and n_e:
+        straight = e.n_shape == 0
+        k = np.where(straight, np.maximum(1, np.ceil(e.length_m / spacing_m)), 1).astype(np.int64)
+    if n_e == 0 or int(k.max()) == 1:
+        return e.u, e.v, tt, e.length_m, e.x, e.y, e.node_ids
+    eidx = np.repeat(np.arange(n_e), k)
+    pos = np.arange(eidx.shape[0]) - np.repeat(np.cumsum(k) - k, k)  # piece 0..k-1
+    kk = k[eidx]
+    inner = pos > 0  # pieces that start at a new node
+    n0 = int(e.x.shape[0])
+    start = np.where(inner, 0, e.u[eidx])
+    start[inner] = n0 + np.arange(int(inner.sum()))
+    end = np.empty_like(start)
+    end[:-1] = start[1:]
+    last = pos == kk - 1
+    end[last] = e.v[eidx[last]]
+    ei = eidx[inner]
+    f = pos[inner] / kk[inner]
+    nx_ = e.x[e.u[ei]] + f * (e.x[e.v[ei]] - e.x[e.u[ei]])
+    ny_ = e.y[e.u[ei]] + f * (e.y[e.v[ei]] - e.y[e.u[ei]])
+    new_ids = _node_keys(nx_, ny_)
+    taken = set(e.node_ids.tolist())
+    for i in np.flatnonzero(np.isin(new_ids, e.node_ids) | _dup_mask(new_ids)):
+        key = int(new_ids[i])
+        while key in taken:  # a piece end within 0.1 m of another node: shift its id by 1e-6 deg
+            key += 1
+        new_ids[i] = key
+        taken.add(key)
+    return (
+        start.astype(np.int64),
+        end.astype(np.int64),
+        tt[eidx] / kk,
+        e.length_m[eidx] / kk,
+        np.concatenate([e.x, nx_]),
+        np.concatenate([e.y, ny_]),
+        np.concatenate([e.node_ids, new_ids]),
+    )
+
+
+def _dup_mask(a: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """True for every repeat of a value already seen earlier in ``a``."""
+    _, first = np.unique(a, return_index=True)
+    out = np.ones(a.shape[0], dtype=bool)
+    out[first] = False
+    return out
+
+
+def _node_keys(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """``(lat_e6 + 90e6) * 1e9 + (lon_e6 + 180e6)`` of EPSG:2154 points (the node id encoding)."""
+    from pyproj import Transformer
+
+    if x.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    tr = Transformer.from_crs(WORKING_CRS, SOURCE_CRS, always_xy=True)
+    lon, lat = tr.transform(x, y)
+    lat_e6 = np.rint(np.asarray(lat) * 1e6).astype(np.int64)
+    lon_e6 = np.rint(np.asarray(lon) * 1e6).astype(np.int64)
+    return (lat_e6 + 90_000_000) * 1_000_000_000 + (lon_e6 + 180_000_000)
 
 
 def _to_working_crs(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> Any:
@@ -840,8 +927,6 @@ def cache_options(
         "margin_m": float(margin_m) if clip is not None else None,
         "speed_model": model.to_dict(),
     }
-
-
 
 
 register_builder("travelmapping", build_from_travelmapping)

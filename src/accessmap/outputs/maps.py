@@ -197,7 +197,11 @@ def select_area(
             )
         nom = com.loc[mask, "epci_nom"].iloc[0] if "epci_nom" in com.columns else str(epci)
         return f"{nom}", mask
-    return "Occitanie" if len(com) > 4000 else "study area", np.ones(len(com), dtype=bool)
+    everything = np.ones(len(com), dtype=bool)
+    deps = sorted(com["dep"].astype(str).unique())
+    if len(deps) == 1 and "dep_nom" in com.columns:  # a one-département run: name it
+        return f"{com['dep_nom'].iloc[0]} ({deps[0]})", everything
+    return "Occitanie" if len(com) > 4000 else "study area", everything
 
 
 def _class_colours(values: pd.Series, classes: tuple[ColourClass, ...]) -> list[str]:
@@ -741,6 +745,8 @@ def plot_map(
     )
 
     if title is None:
+        if not zoomed and metadata.get("area"):  # the run's own area name when written
+            place = str(metadata["area"])
         title = f"{c.t(f'map.title.{indicator}')} — {place}"
     tt = _fit_title(fig, title, 0.96, 16)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
@@ -969,8 +975,10 @@ def interactive_map(
     """An offline interactive map (Leaflet inlined) with popups, legends, scale and search.
 
     Layers: communes coloured by time to the nearest GP (popup: population, GPs, time, APL,
-    EPCI), communes by APL class, EPCI by need rank (popup: the ranking figures and whether
-    the EPCI is on the official list: "no list given" when the run had none), proposed sites
+    EPCI), communes by APL class, communes by our APL minus the official DREES APL (when the
+    run has the ``apl_difference`` layer of ``score --official-apl``), EPCI by need rank
+    (popup: the ranking figures and whether the EPCI is on the official list: "no list
+    given" when the run had none), proposed sites
     (popup: rank, people newly covered), département outlines. Geometries are simplified by
     ``simplify_m`` metres (coverage simplification, shared edges kept: no slivers between
     communes; display only).
@@ -1007,12 +1015,35 @@ def interactive_map(
     }
     if "apl" in com.columns:
         props["ca"] = _class_colours(com["apl"], apl_cls)
+    diff = layers.get("apl_difference")  # score --official-apl: ours minus the DREES APL
+    has_diff = isinstance(diff, pd.DataFrame) and {"insee", "diff"} <= set(diff.columns)
+    if has_diff:
+        d = pd.DataFrame(diff).drop_duplicates("insee")
+        d.index = pd.Index(d["insee"].astype(str))
+        codes = com["insee"].astype(str)
+        dvals = d["diff"].reindex(codes).astype(float)
+        props["apo"] = [
+            _clean(v)
+            for v in (
+                d["apl_official"].reindex(codes)
+                if "apl_official" in d.columns
+                else [None] * len(com)
+            )
+        ]
+        props["cd"] = _class_colours(dvals.reset_index(drop=True), INDICATORS["apl_diff"][1])
     data: dict[str, Any] = {"communes": _geojson(com, props, simplify_m)}
     legends = {"time": _legend(c.t("map.legend.time"), [(k.colour, k.label) for k in time_cls])}
     if "apl" in com.columns:
         legends["apl"] = _legend(
             c.t("map.legend.apl"),
             [(k.colour, _class_label(c, "apl", i, k)) for i, k in enumerate(apl_cls)],
+        )
+    if has_diff:
+        dcls = INDICATORS["apl_diff"][1]
+        legends["apl_diff"] = _legend(
+            c.t("map.legend.apl_diff"),
+            [(k.colour, _class_label(c, "apl_diff", i, k)) for i, k in enumerate(dcls)]
+            + [(NO_DATA_COLOUR, c.t("map.no_data.apl_diff"))],
         )
     ep = layers.get("epci_scores")
     has_list = False

@@ -10,13 +10,17 @@ The project written here (QGIS 3.22 project format, read by every later 3.x):
 
 * layers in a reading order, top to bottom: proposed sites, existing Ma Santé centres, GP
   sites, emergency services, hospitals, isochrones, EPCI need rank, communes (time to the
-  nearest GP), population cells (unchecked); each with the default style of
+  nearest GP), our APL minus the official DREES APL (``score --official-apl``, unchecked),
+  population cells (unchecked); each with the default style of
   ``layer_styles`` (:mod:`accessmap.outputs.styles`) inlined;
 * data sources relative to the GeoPackage (``./<file>.gpkg|layername=...``), so the file
   can be moved or mailed;
 * a print layout "Atlas EPCI" (A4 landscape) with an atlas over ``epci_scores`` sorted by
-  need rank: one page per EPCI with the map zoomed on it, its name and key figures (rank,
-  population, share beyond the target, mean time, APL, need score) and the attribution.
+  need rank: one page per EPCI with the map zoomed on it and the page's EPCI outlined (a
+  second, rule-based view of ``epci_scores``: ``$id = @atlas_featureid`` in a thick black
+  line, the others thin grey), a scale bar in km, a legend filtered to what the page's map
+  shows, its name and key figures (rank, population, share beyond the target, mean time, APL,
+  need score) and the attribution.
 
 The project is checked by opening it with PyQGIS and exporting one atlas page in
 ``tests/test_qgis.py``.
@@ -36,7 +40,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from accessmap.outputs.i18n import DEFAULT_LANG, catalogue
-from accessmap.outputs.styles import GeometryKind, styles_for_layer
+from accessmap.outputs.styles import GeometryKind, atlas_outline_qml, styles_for_layer
 
 __all__ = ["LAYER_ORDER", "PROJECT_NAME", "project_qgs", "write_qgis_project"]
 
@@ -54,6 +58,7 @@ LAYER_ORDER: tuple[tuple[str, bool], ...] = (
     ("epci_scores", False),
     ("zones", False),
     ("communes", True),
+    ("apl_difference", False),
     ("cells", False),
 )
 
@@ -92,6 +97,46 @@ def _label_item(uid: str, text: str, x: float, y: float, w: float, h: float, siz
     )
 
 
+def _scalebar_item(uid: str, map_uid: str, x: float, y: float, unit: str) -> str:
+    """A scale bar in km linked to the atlas map: two segments whose length QGIS fits
+    between 25 and 50 mm on each page (``segmentSizeMode="1"``), on a white box."""
+    return (
+        f'<LayoutItem type="65646" uuid="{{{uid}}}" id="scalebar" templateUuid="{{{uid}}}" '
+        f'size="60,12,mm" position="{x:g},{y:g},mm" positionOnPage="{x:g},{y:g},mm" '
+        'positionLock="false" itemRotation="0" zValue="4" visibility="1" frame="false" '
+        'background="true" blendMode="0" opacity="1" excludeFromExports="0" '
+        f'referencePoint="0" mapUuid="{{{map_uid}}}" style="Single Box" unitType="km" '
+        f'unitLabel={quoteattr(" " + unit)} numMapUnitsPerScaleBarUnit="1" '
+        'numSegments="2" numSegmentsLeft="0" numSubdivisions="1" numUnitsPerSegment="5" '
+        'segmentSizeMode="1" minBarWidth="25" maxBarWidth="50" height="2.5" '
+        'labelBarSpace="2" boxContentSpace="1.5" alignment="0" outlineWidth="0.3" '
+        'lineJoinStyle="miter" lineCapStyle="square">'
+        '<FillColor red="0" green="0" blue="0" alpha="255"/>'
+        '<FillColor2 red="255" green="255" blue="255" alpha="255"/>'
+        '<StrokeColor red="0" green="0" blue="0" alpha="255"/>'
+        '<BackgroundColor red="255" green="255" blue="255" alpha="220"/>'
+        '<text-style fontFamily="DejaVu Sans" fontSize="8" fontSizeUnit="Point" '
+        'fontWeight="50" textColor="20,20,20,255" textOpacity="1"/></LayoutItem>'
+    )
+
+
+def _legend_item(uid: str, map_uid: str, title: str, x: float, y: float, w: float,
+                 h: float) -> str:  # fmt: skip
+    """A legend of the project's layers filtered to what the atlas page's map shows
+    (``legendFilterByMap`` and ``legendFilterByAtlas``): only the classes drawn there."""
+    return (
+        f'<LayoutItem type="65642" uuid="{{{uid}}}" id="legend" templateUuid="{{{uid}}}" '
+        f'size="{w:g},{h:g},mm" position="{x:g},{y:g},mm" positionOnPage="{x:g},{y:g},mm" '
+        'positionLock="false" itemRotation="0" zValue="3" visibility="1" frame="false" '
+        'background="false" blendMode="0" opacity="1" excludeFromExports="0" '
+        f'referencePoint="0" title={quoteattr(title)} map_uuid="{{{map_uid}}}" '
+        'resizeToContents="0" legendFilterByMap="1" legendFilterByAtlas="1" columnCount="1" '
+        'splitLayer="0" equalColumnWidth="0" symbolWidth="6" symbolHeight="3.5" '
+        'boxSpace="1" columnSpace="2" symbolAlignment="1" titleAlignment="1" '
+        'wrapChar="" fontColor="#141414"/>'
+    )
+
+
 def project_qgs(
     layers: Mapping[str, tuple[GeometryKind | None, list[str]]],
     gpkg_name: str,
@@ -120,19 +165,30 @@ def project_qgs(
     known = [n for n, _ in LAYER_ORDER if n in layers and layers[n][0] is not None]
     extra = [n for n, (k, _) in layers.items() if k is not None and n not in known]
     order = known + extra
+    # the atlas outline: a second view of epci_scores drawn above the polygons
+    outline = "epci_outline" if "epci_scores" in order else None
+    if outline is not None:
+        first_poly = next((i for i, n in enumerate(order) if layers[n][0] == "polygon"), len(order))
+        order.insert(first_poly, outline)
     shown = dict(LAYER_ORDER)
+    shown["epci_outline"] = True
     ids = {n: f"{n}_{uuid.uuid5(uuid.NAMESPACE_URL, gpkg_name + n).hex[:12]}" for n in order}
     tree, maplayers = [], []
     for name in order:
-        kind, columns = layers[name]
-        src = escape(f"./{gpkg_name}|layername={name}")
+        table = "epci_scores" if name == outline else name
+        kind, columns = layers[table]
+        src = escape(f"./{gpkg_name}|layername={table}")
         label = c.t(f"qgis.layer.{name}") if c.has(f"qgis.layer.{name}") else name
         checked = "Qt::Checked" if shown.get(name, False) else "Qt::Unchecked"
         tree.append(f'<layer-tree-layer id="{ids[name]}" name={quoteattr(label)} '
                     f'source="{src}" providerKey="ogr" checked="{checked}" expanded="0">'
                     "<customproperties/></layer-tree-layer>")  # fmt: skip
-        styles = styles_for_layer(name, kind, columns)
-        body, labels = _style_body(styles[0].qml) if styles else ("", False)
+        if name == outline:
+            qml = atlas_outline_qml(c.t("qgis.atlas.current"), c.t("qgis.atlas.others"))
+            body, labels = _style_body(qml)
+        else:
+            styles = styles_for_layer(name, kind, columns)
+            body, labels = _style_body(styles[0].qml) if styles else ("", False)
         geom = _GEOM.get(str(kind), "Polygon")
         maplayers.append(
             f'<maplayer type="vector" geometry="{geom}" labelsEnabled="{int(labels)}" '
@@ -147,8 +203,10 @@ def project_qgs(
     if "epci_scores" in ids:
         q = threshold_min
         figures = c.t("qgis.atlas.figures", thr=f"{q:g}")
-        map_uid, t_uid, f_uid, a_uid = (str(uuid.uuid5(uuid.NAMESPACE_URL, gpkg_name + k))
-                                        for k in ("map", "title", "figs", "att"))  # fmt: skip
+        map_uid, t_uid, f_uid, a_uid, s_uid, l_uid = (
+            str(uuid.uuid5(uuid.NAMESPACE_URL, gpkg_name + k))
+            for k in ("map", "title", "figs", "att", "scale", "legend")
+        )
         atlas = (
             '<Layouts><Layout units="mm" printResolution="150" name='
             f'{quoteattr(c.t("qgis.atlas.name"))} worldFileMap="">'
@@ -165,11 +223,13 @@ def project_qgs(
             'excludeFromExports="0" referencePoint="0" keepLayerSet="false" '
             'followPreset="false" followPresetName="" drawCanvasItems="true" mapRotation="0" '
             'labelMargin="0,mm" mapFlags="1">'
-            '<Extent xmin="400000" ymin="6150000" xmax="850000" ymax="6450000"/>'
+            '<Extent xmin="400000" ymin="6080000" xmax="850000" ymax="6518158"/>'
             f"<crs>{_SRS}</crs><LayerSet/>"
             '<AtlasMap atlasDriven="1" scalingMode="2" margin="0.15"/></LayoutItem>'
             + _label_item(t_uid, '[% "epci_nom" %]', 6, 4, 285, 12, 16, bold=True)
-            + _label_item(f_uid, figures, 201, 18, 90, 120, 10)
+            + _label_item(f_uid, figures, 201, 18, 90, 52, 10)
+            + _scalebar_item(s_uid, map_uid, 10, 187, c.t("map.scale_km"))
+            + _legend_item(l_uid, map_uid, c.t("qgis.atlas.legend"), 201, 72, 90, 110)
             + _label_item(a_uid, attribution, 201, 185, 90, 20, 6)
             + '<Atlas enabled="1" hideCoverage="0" filterFeatures="1" '
             f'coverageLayer="{ids["epci_scores"]}" coverageLayerName="epci_scores" '

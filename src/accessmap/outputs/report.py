@@ -326,6 +326,12 @@ def _conversion_text(c: Catalogue, label: str) -> str:
     return label
 
 
+def _signed(c: Catalogue, x: Any, digits: int) -> str:
+    """A difference with its sign (``+3,8``, ``-0,11``)."""
+    text = c.num(x, digits)
+    return "+" + text if text[:1].isdigit() and float(x) > 0 else text
+
+
 def _apl_class_label(c: Catalogue, cls: str) -> str:
     k = {"<2.5": 0, "2.5-4": 1, ">=4": 2}.get(str(cls))
     return c.t(f"map.class.apl.{k}") if k is not None else str(cls)
@@ -354,7 +360,7 @@ def _apl_official_ctx(
     )
     gone = s.get("apl_official_unavailable")
     if not stats:
-        ctx: dict[str, Any] = {"available": False, "map": None}
+        ctx: dict[str, Any] = {"available": False, "map": None, "ours": None}
         if isinstance(gone, Mapping):
             ctx["text"] = c.t("aplo.unavailable", workbook=gone.get("workbook", ""), area=area)
             if com is not None and {"apl", "pop", "dep"} <= set(com.columns):
@@ -401,14 +407,14 @@ def _apl_official_ctx(
     fig_rows = [
         [c.t("aplo.row.level"), c.num(stats.get("level_ours"), 2),
          c.num(stats.get("level_official"), 2),
-         c.num(stats.get("level_ours", np.nan) - stats.get("level_official", np.nan), 2)],
+         _signed(c, stats.get("level_ours", np.nan) - stats.get("level_official", np.nan), 2)],
         [c.t("aplo.row.below25"), c.pct(stats.get("share_below_2_5_ours")),
          c.pct(stats.get("share_below_2_5_official")),
-         c.t("aplo.points", v=c.num(100 * (stats.get("share_below_2_5_ours", np.nan)
+         c.t("aplo.points", v=_signed(c, 100 * (stats.get("share_below_2_5_ours", np.nan)
                                            - stats.get("share_below_2_5_official", np.nan)), 1))],
         [c.t("aplo.row.below4"), c.pct(stats.get("share_below_4_ours")),
          c.pct(stats.get("share_below_4_official")),
-         c.t("aplo.points", v=c.num(100 * (stats.get("share_below_4_ours", np.nan)
+         c.t("aplo.points", v=_signed(c, 100 * (stats.get("share_below_4_ours", np.nan)
                                            - stats.get("share_below_4_official", np.nan)), 1))],
         [c.t("aplo.row.mad"), c.num(stats.get("mean_abs_diff"), 2), "", ""],
     ]  # fmt: skip
@@ -457,14 +463,14 @@ def _apl_official_ctx(
     big = _frame(layers, "apl_agreement_largest_abs")
     ctx["largest"] = None
     if big is not None and {"insee", "apl_ours", "apl_official"} <= set(big.columns):
-        b = big.sort_values("rank") if "rank" in big.columns else big
+        bigs = big.sort_values("rank") if "rank" in big.columns else big
         rows = [
             [c.num(r.get("rank")),
              f"{r.get('nom', '')} ({r.get('dep', str(r['insee'])[:2])})",
              str(r["insee"]), c.num(r.get("pop_total")), c.num(r["apl_ours"], 2),
-             c.num(r["apl_official"], 2), c.num(r.get("diff"), 2),
+             c.num(r["apl_official"], 2), _signed(c, r.get("diff"), 2),
              _cause_text(c, r.get("cause", ""))]
-            for _, r in b.iterrows()
+            for _, r in bigs.iterrows()
         ]  # fmt: skip
         ctx["largest"] = _table(
             [(c.t("col.rank"), "r"), (c.t("col.commune"), "l"), (c.t("col.insee"), "l"),

@@ -534,6 +534,24 @@ def facility_style_qml(layer: str) -> str:
     raise KeyError(layer)
 
 
+def atlas_outline_qml(current: str = "EPCI of the page", others: str = "other EPCI") -> str:
+    """QML: EPCI outlines for the atlas, the page's EPCI (``$id = @atlas_featureid``) in a
+    thick black line, the others thin grey; no fill, so the communes show through."""
+    rules = (
+        f'<rule key="cur" symbol="0" label={quoteattr(current)} '
+        'filter="$id = @atlas_featureid"/>'
+        f'<rule key="oth" symbol="1" label={quoteattr(others)} filter="ELSE"/>'
+    )
+    symbols = _symbol(
+        "polygon", "0", "#ffffff", no_fill=True, outline="#000000", outline_width_mm=0.9
+    ) + _symbol("polygon", "1", "#ffffff", no_fill=True, outline="#707070", outline_width_mm=0.2)
+    return _qml(
+        '<renderer-v2 type="RuleRenderer" symbollevels="0" forceraster="0" enableorderby="0" '
+        f'referencescale="-1"><rules key="root">{rules}</rules><symbols>{symbols}</symbols>'
+        "</renderer-v2>"
+    )
+
+
 def outline_style_qml() -> str:
     """QML: boundaries only (département outlines)."""
     return _qml(_single("polygon", "#ffffff", no_fill=True, outline=OUTLINE_COLOUR,

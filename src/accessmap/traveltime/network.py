@@ -21,13 +21,14 @@ Where the three values come from:
 
 * **Travel Mapping networks** (``network.meta["format"] == "travelmapping"``): from the
   network's speed model (:func:`accessmap.network.speedmodel.model_from_network`; defaults of
-  :data:`~accessmap.network.speedmodel.DEFAULT_MODEL`: 32.3 km/h fitted on the Isère OSRM
-  times, detour 1.3 assumed from Ballou et al. 2002, 10 km assumed). Such a network has no
-  communal streets, so the access leg is a real part of most trips; the engine also adds the
-  model's **direct leg**: two snapped points may be joined straight (distance x detour at the
-  access speed) when that is quicker than going through the network (neighbouring villages
-  that share a nearest node), exactly as :func:`accessmap.network.speedmodel.od_times` that
-  the model was calibrated with.
+  :data:`~accessmap.network.speedmodel.DEFAULT_MODEL`: speed fitted on the Isère OSRM
+  times, detour 1.3 assumed from Ballou et al. 2002, 10 km assumed), and so is the fitted
+  **terminal time** ``access_terminal_min`` added to each access leg (the village streets
+  between the point and the numbered road). Such a network has no communal streets, so the
+  access leg is a real part of most trips; the engine also adds the model's **direct leg**:
+  two snapped points may be joined straight (two terminal times + distance x detour at the
+  access speed) when that is quicker than going through the network (neighbouring villages),
+  exactly as :func:`accessmap.network.speedmodel.od_times` that the model was calibrated with.
 * **OSM, table and GraphML networks**: 15 km/h, detour 1, 1,000 m and no direct leg
   (assumptions: a slow mix of walking to the car, parking and driving on unmapped private
   tracks; the choice only matters for points far from any road; 1 km is about 4 minutes at
@@ -149,10 +150,13 @@ class NetworkEngine:
         Default: the Travel Mapping speed model's (10 km), else 1,000 m (module docstring).
     access_speed_kmh
         Speed of the access leg between a point and its node, counted at both ends.
-        Default: the speed model's (32.3 km/h, fitted), else 15 km/h (module docstring).
+        Default: the speed model's (fitted), else 15 km/h (module docstring).
     access_detour
         Road distance over straight distance of the access leg (>= 1). Default: the speed
         model's (1.3, assumed), else 1.
+    access_terminal_min
+        Minutes added to every access leg (twice to a direct leg), >= 0. Default: the speed
+        model's ``access_terminal_min`` (fitted), else 0.
     direct_leg
         Also join two snapped points straight at the access speed when quicker than the
         network. Default: True on Travel Mapping networks (as the calibration), else False.
@@ -203,6 +207,7 @@ class NetworkEngine:
         access_speed_kmh: float | None = None,
         access_detour: float | None = None,
         direct_leg: bool | None = None,
+        access_terminal_min: float | None = None,
         isochrone_buffer_m: float = ISOCHRONE_BUFFER_M,
         isochrone_method: str = "auto",
         isochrone_cell_m: float = ISOCHRONE_CELL_M,
@@ -222,6 +227,13 @@ class NetworkEngine:
             access_detour = model.access_detour if model is not None else 1.0
         if direct_leg is None:
             direct_leg = model is not None
+        if access_terminal_min is None:
+            access_terminal_min = model.access_terminal_min if model is not None else 0.0
+        if not (float(access_terminal_min) >= 0) or math.isinf(float(access_terminal_min)):
+            raise BadValueError(
+                f"access_terminal_min must be a finite number of minutes >= 0; got "
+                f"{access_terminal_min!r}"
+            )
         if isochrone_method == "auto":
             isochrone_method = "access-surface" if model is not None else "reached-network"
         if isochrone_method not in ("reached-network", "access-surface"):
@@ -257,6 +269,7 @@ class NetworkEngine:
         self.max_snap_m = float(max_snap_m)
         self.access_speed_kmh = float(access_speed_kmh)
         self.access_detour = float(access_detour)
+        self.access_terminal_min = float(access_terminal_min)
         self.direct_leg = bool(direct_leg)
         self.isochrone_buffer_m = float(isochrone_buffer_m)
         self.isochrone_method = isochrone_method
@@ -347,11 +360,19 @@ class NetworkEngine:
         return self.access_speed_kmh * 1000.0 / 60.0 / self.access_detour
 
     def access_minutes(self, distance_m: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Access-leg minutes for straight distances: ``d x access_detour`` at the access speed.
+        """Access-leg minutes for straight distances: ``access_terminal_min`` +
+        ``d x access_detour`` at the access speed.
 
         The same formula as :func:`accessmap.network.speedmodel.access_minutes`.
         """
-        return np.asarray(distance_m, dtype=np.float64) / self._access_m_per_min
+        d = np.asarray(distance_m, dtype=np.float64)
+        return self.access_terminal_min + d / self._access_m_per_min
+
+    def direct_minutes(self, distance_m: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Direct-leg minutes: ``2 x access_terminal_min`` + ``d x access_detour`` at the
+        access speed (:func:`accessmap.network.speedmodel.direct_minutes`)."""
+        d = np.asarray(distance_m, dtype=np.float64)
+        return 2.0 * self.access_terminal_min + d / self._access_m_per_min
 
     def covers(self, points: gpd.GeoDataFrame) -> npt.NDArray[np.bool_]:
         """Mask of the points within ``max_snap_m`` of a network node (the ones routed)."""
@@ -367,8 +388,9 @@ class NetworkEngine:
         -------
         DataFrame indexed like ``points``
             ``node`` (position, -1 when beyond ``max_snap_m``), ``node_id`` (source id or
-            -1), ``snap_distance_m``, ``access_min`` (``snap_distance_m x access_detour`` at
-            ``access_speed_kmh``; NaN when not snapped), ``snapped`` (bool).
+            -1), ``snap_distance_m``, ``access_min`` (``access_terminal_min`` +
+            ``snap_distance_m x access_detour`` at ``access_speed_kmh``; NaN when not
+            snapped), ``snapped`` (bool).
         """
         xy = _check_points(points, what, allow_empty=True)
         if len(xy) == 0:
@@ -449,7 +471,7 @@ class NetworkEngine:
             f_xy = np.column_stack([facilities.geometry.x, facilities.geometry.y])[fac_ok]
             o_xy = np.column_stack([origins.geometry.x, origins.geometry.y])[o_ok]
             d_dir, j_dir = cKDTree(f_xy).query(o_xy)
-            t_dir = self.access_minutes(d_dir)
+            t_dir = self.direct_minutes(d_dir)
             better = ~(t <= t_dir)  # also where the network leaves the origin unreached
             t = np.where(better, t_dir, t)
             pick = np.where(better, np.asarray(j_dir, dtype=np.int64), pick)
@@ -564,7 +586,7 @@ class NetworkEngine:
             return m
         oi = np.repeat(np.arange(len(so)), lens)
         fj = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(lens.sum()))
-        t = self.access_minutes(np.hypot(*(o_xy[oi] - f_xy[fj]).T))
+        t = self.direct_minutes(np.hypot(*(o_xy[oi] - f_xy[fj]).T))
         keep = t <= cut
         direct = pd.DataFrame(
             {
@@ -788,7 +810,7 @@ class NetworkEngine:
             tt[ok] = dist[j[ok]] + self.access_minutes(d[ok])
             if ftree is not None:
                 fd, _ = ftree.query(pts[ok], distance_upper_bound=r_dir, workers=-1)
-                tt[ok] = np.fmin(tt[ok], self.access_minutes(fd))
+                tt[ok] = np.fmin(tt[ok], self.direct_minutes(fd))
             time[r0 * ncol : r1 * ncol] = tt
         grid = time.reshape(nrow, ncol)
         transform = Affine(cell, 0.0, xmin, 0.0, -cell, ymax)
