@@ -162,7 +162,7 @@ def calibrate(data_dir: Any) -> dict[str, Any]:
     props = pd.DataFrame([f["properties"] for f in gj["features"]])
     mat = pd.read_csv(data_dir / MATRIX, dtype={"id": str}).set_index("id")
     ids = props["id"].astype(str).to_numpy()
-    ref = mat.loc[ids, ids].to_numpy(dtype=np.float64) / 60.0  # minutes
+    ref = mat.loc[list(ids), list(ids)].to_numpy(dtype=np.float64) / 60.0  # minutes
     tr = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
     px, py = tr.transform(props["lon"].to_numpy(float), props["lat"].to_numpy(float))
     xy = np.column_stack([px, py])

@@ -74,7 +74,8 @@ def test_access_leg() -> None:
     # 1 km x 1.5 at 30 km/h = 3 min
     assert access_minutes([1000.0], PLAIN)[0] == pytest.approx(3.0)
     assert access_minutes([1000.0], DEFAULT_MODEL)[0] == pytest.approx(
-        1.0 * DEFAULT_MODEL.access_detour / DEFAULT_MODEL.access_speed_kmh * 60
+        DEFAULT_MODEL.access_terminal_min
+        + 1.0 * DEFAULT_MODEL.access_detour / DEFAULT_MODEL.access_speed_kmh * 60
     )
 
 

@@ -12,8 +12,8 @@ import pytest
 from pyproj import Transformer
 
 from accessmap.errors import BadValueError, DataNotFoundError, UnreadableFileError
-from accessmap.network.formats import detect_road_format
 from accessmap.network.build import load_network
+from accessmap.network.formats import detect_road_format
 from accessmap.network.graph import RoadNetwork
 from accessmap.network.speedmodel import ROAD_CLASSES, TravelMappingSpeedModel
 from accessmap.network.travelmapping import (
@@ -116,7 +116,7 @@ def test_small_network(tmp_path: Path) -> None:
     assert edges.x.shape[0] == 5  # P1..P5 (the island Q1-Q2 is dropped)
     assert m["nodes_dropped"] == 2 and m["edges_dropped"] == 1 and m["components"] == 2
     assert m["concurrent_pieces_merged"] == 1
-    net = edges.to_network(TravelMappingSpeedModel())
+    net = edges.to_network(TravelMappingSpeedModel(node_spacing_m=0.0))
     assert net.n_nodes == 5 and net.n_edges == 8  # 4 two-way edges
 
     def find(a: str, b: str) -> int:
@@ -222,11 +222,38 @@ def test_bad_inputs(tmp_path: Path) -> None:
         build_edges(read_waypoints(_write(tmp_path / "d")), clip=shapely.box(1, 43, 2, 44))
 
 
+def test_straight_edges_split_for_snapping(tmp_path: Path) -> None:
+    """Straight edges longer than node_spacing_m are cut into equal pieces; others are not."""
+    edges = build_edges(read_waypoints(_write(tmp_path)))
+    whole = edges.to_network(TravelMappingSpeedModel(node_spacing_m=0.0))
+    split = edges.to_network(TravelMappingSpeedModel(node_spacing_m=1000.0))
+    # P1-(X1)-P2 has a shaping point: not split. The 3 straight edges: ceil(L / 1 km) pieces.
+    straight = edges.n_shape == 0
+    pieces = np.ceil(edges.length_m[straight] / 1000.0).astype(int)
+    assert split.n_nodes == 5 + int((pieces - 1).sum()) == 5 + split.meta["split_nodes"]
+    assert split.n_edges == 2 * (int(pieces.sum()) + int((~straight).sum()))
+    assert np.unique(split.node_ids).size == split.n_nodes
+    assert (split.length_m <= 1000.0 + 1e-6).sum() == 2 * int(pieces.sum())
+    # the new nodes lie on their edge: the same time between the original nodes
+    from scipy.sparse.csgraph import dijkstra
+
+    a = dijkstra(whole.to_csr_matrix(), indices=np.arange(5))[:, :5]
+    b = dijkstra(split.to_csr_matrix(), indices=np.arange(5))[:, :5]
+    np.testing.assert_allclose(b, a, rtol=1e-12)
+    # a point beside the middle of P3-P5 now snaps within metres of the road
+    (x3, y3), (x5, y5) = _xy("P3"), _xy("P5")
+    mx, my = (x3 + x5) / 2 + 50.0, (y3 + y5) / 2
+    assert (
+        np.hypot(split.x - mx, split.y - my).min()
+        < 0.5 * np.hypot(whole.x - mx, whole.y - my).min()
+    )
+
+
 @pytest.fixture(scope="module")
 def occ(data_dir: Path) -> tuple[RoadNetwork, dict]:
     wp = read_waypoints(data_dir / ARCHIVE, regions=["FRA-OCC"])
     edges = build_edges(wp)
-    return edges.to_network(), edges.meta
+    return edges.to_network(TravelMappingSpeedModel(node_spacing_m=0.0)), edges.meta
 
 
 def test_real_archive_occitanie(occ: tuple[RoadNetwork, dict]) -> None:
@@ -255,6 +282,44 @@ def test_real_archive_paths_match_networkx(occ: tuple[RoadNetwork, dict]) -> Non
     for i, s in enumerate(src):
         ref = nx.single_source_dijkstra_path_length(g, int(s), weight="travel_time_min")
         np.testing.assert_allclose(ours[i], [ref[int(d)] for d in dst], rtol=1e-9)
+
+
+def test_real_archive_split_keeps_every_path(data_dir: Path) -> None:
+    """Edge splitting on the real archive (Lozère + 20 km): original-node times unchanged
+    (scipy on both graphs), new nodes on the straight chord of their edge, ids unique."""
+    import shapely
+    from scipy.sparse.csgraph import dijkstra
+
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True).transform(3.5, 44.5)
+    edges = build_edges(
+        read_waypoints(data_dir / ARCHIVE, regions=["OCC"]),
+        clip=shapely.Point(x, y).buffer(30_000.0),
+        margin_m=0.0,
+    )
+    whole = edges.to_network(TravelMappingSpeedModel(node_spacing_m=0.0))
+    split = edges.to_network(TravelMappingSpeedModel(node_spacing_m=800.0))
+    n0 = whole.n_nodes
+    assert split.n_nodes > 1.5 * n0 and np.unique(split.node_ids).size == split.n_nodes
+    np.testing.assert_array_equal(split.node_ids[:n0], whole.node_ids)
+    src = np.random.default_rng(3).choice(n0, size=8, replace=False)
+    a = dijkstra(whole.to_csr_matrix(), indices=src)[:, :n0]
+    b = dijkstra(split.to_csr_matrix(), indices=src)[:, :n0]
+    np.testing.assert_allclose(b, a, rtol=1e-9)
+    assert split.length_m.sum() == pytest.approx(whole.length_m.sum(), rel=1e-9)
+    # each new node lies on a straight edge's chord (distance to the nearest such chord ~ 0)
+    lines = shapely.linestrings(
+        np.stack(
+            [
+                np.column_stack([edges.x[edges.u], edges.y[edges.u]]),
+                np.column_stack([edges.x[edges.v], edges.y[edges.v]]),
+            ],
+            axis=1,
+        )[edges.n_shape == 0]
+    )
+    tree = shapely.STRtree(lines)
+    new = shapely.points(split.x[n0:], split.y[n0:])
+    _, dist = tree.query_nearest(new, return_distance=True)
+    assert float(np.max(dist)) < 0.01
 
 
 def test_real_archive_clip(data_dir: Path) -> None:

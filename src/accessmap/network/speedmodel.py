@@ -363,7 +363,9 @@ def edge_times_min(
 
     Examples
     --------
-    >>> m = TravelMappingSpeedModel(length_factor=1.0, winding_factor=0.0, junction_delay_s=0.0)
+    >>> m = TravelMappingSpeedModel(
+    ...     motorway_kmh=108.0, length_factor=1.0, winding_factor=0.0, junction_delay_s=0.0
+    ... )
     >>> edge_times_min([0], [1000.0], [1.0], [0.0], m).round(4).tolist()  # 1 km at 108 km/h
     [0.5556]
     """

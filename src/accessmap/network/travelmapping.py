@@ -574,13 +574,15 @@ def _split_straight_edges(
     nx_ = e.x[e.u[ei]] + f * (e.x[e.v[ei]] - e.x[e.u[ei]])
     ny_ = e.y[e.u[ei]] + f * (e.y[e.v[ei]] - e.y[e.u[ei]])
     new_ids = _node_keys(nx_, ny_)
-    taken = set(e.node_ids.tolist())
-    for i in np.flatnonzero(np.isin(new_ids, e.node_ids) | _dup_mask(new_ids)):
-        key = int(new_ids[i])
-        while key in taken:  # a piece end within 0.1 m of another node: shift its id by 1e-6 deg
-            key += 1
-        new_ids[i] = key
-        taken.add(key)
+    if np.isin(new_ids, e.node_ids).any() or _dup_mask(new_ids).any():
+        # a piece end within 0.1 m of another node: shift its id by 1e-6 degree of longitude
+        taken = set(e.node_ids.tolist())
+        for i in range(new_ids.shape[0]):
+            key = int(new_ids[i])
+            while key in taken:
+                key += 1
+            new_ids[i] = key
+            taken.add(key)
     return (
         start.astype(np.int64),
         end.astype(np.int64),

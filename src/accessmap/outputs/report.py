@@ -7,13 +7,20 @@ that ``accessmap score`` wrote into the GeoPackage. **Nothing is recomputed**: t
 département table is the ``departements`` table, the region row the ``region`` table, the
 agreement with an official list the ``agreement`` table (or, for a list given only to
 ``accessmap report --priority``, :func:`accessmap.scoring.agreement`, the function the score
-run uses), so the report says what the CLI printed. Tables another stage adds later (an
-official APL comparison, new siting columns) are shown when present.
+run uses), so the report says what the CLI printed. The comparison with the official DREES
+APL (``score --official-apl``) is read from the ``apl_agreement_*`` tables and the
+``apl_difference`` layer; the sensitivity table and the siting comparison of objectives from
+the ``sensitivity`` table and ``summary["siting"]``, as written.
 
 Sections: a plain-language summary (five or six sentences), a caveats box (engine and its
 coverage, supply year and head counts, border treatment), headline cards (a good-news figure
-is not coloured as an alarm), maps, EPCI ranking, siting, agreement, methods with the run
-parameters as a readable table, an appendix on the Gini and Palma indices.
+is not coloured as an alarm), maps, EPCI ranking, siting (objective, candidates, bound, the
+three objectives compared, years), agreement with an official EPCI list, agreement with the
+official DREES APL (correlations, levels, shares below 2.5 and 4, 3x3 classes, per
+département, largest disagreements with their likely cause, difference map; or, when the
+workbook has no commune of the area, a plain statement and our APL by département), methods
+with the sensitivity table and the run parameters as readable tables, an appendix on the Gini
+and Palma indices.
 
 The HTML is one self-contained file (maps as base64 PNG, inline CSS, no script). The PDF is
 the same template printed by weasyprint (A4, CSS paged media, page numbers).
