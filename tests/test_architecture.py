@@ -155,9 +155,7 @@ def test_no_import_cycle() -> None:
 def test_no_accessmap_import_inside_functions() -> None:
     _, inner = _graph()
     found = [f"{m}:{line} imports {n}" for m, items in inner.items() for line, n in items]
-    assert not found, "imports inside functions (move them to module level):\n" + "\n".join(
-        found
-    )
+    assert not found, "imports inside functions (move them to module level):\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize(

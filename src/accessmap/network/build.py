@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 __all__ = ["cache_key", "load_network", "load_travelmapping"]
 
 
-
 def _file_fingerprint(path: Path) -> dict[str, Any]:
     st = path.stat()
     return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
@@ -66,7 +65,6 @@ def cache_key(
     extracted Travel Mapping tree) is fingerprinted by the size and mtime of every file in it.
     """
     if kind == "travelmapping" and extra is None:
-
         extra = cache_options()
     fingerprints = []
     for p in inputs:
@@ -179,7 +177,6 @@ def _resolve_inputs(p: Path, nodes: str | os.PathLike[str] | None) -> tuple[str,
             raise DataNotFoundError(f"Travel Mapping archive {p} not found; check the path")
         return "travelmapping", [p]
     if p.is_dir():
-
         if is_travelmapping_path(p):
             return "travelmapping", [p]
         raise BadValueError(

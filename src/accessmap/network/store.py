@@ -51,7 +51,6 @@ FloatArray = npt.NDArray[np.float64]
 CSR = tuple[IntArray, npt.NDArray[np.int32], FloatArray]
 
 
-
 _GRAPHS: dict[tuple[str, int, int, bool], CSR] = {}
 
 
@@ -173,7 +172,6 @@ def graph_arrays(network_path: str | os.PathLike[str], *, reverse: bool = False)
     if hit is not None:
         return hit
     if reverse:
-
         fwd = graph_arrays(p, reverse=False)
         csr: CSR = reverse_csr(*fwd)
     else:

@@ -32,7 +32,6 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-
 @numba.njit(cache=True, nogil=True)
 def _part_pass(
     indptr: IntArray,
@@ -246,7 +245,6 @@ def partitioned_nearest(
         nodes the border repair improved.
     """
     from concurrent.futures import ThreadPoolExecutor
-
 
     ip, ix, w = _as_csr(indptr, indices, weights)
     n = int(ip.shape[0]) - 1

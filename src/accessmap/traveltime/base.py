@@ -39,7 +39,6 @@ from accessmap.errors import (
 log = logging.getLogger(__name__)
 
 
-
 def _warn(msg: str) -> None:
     # a warning, not a log record: callers filter or record it; the CLI prints it on stderr
     warnings.warn(msg, TravelTimeWarning, stacklevel=3)

@@ -41,7 +41,6 @@ __all__ = ["CROW_FLY_DETOUR", "CROW_FLY_SPEED_KMH", "CrowFlyEngine"]
 log = logging.getLogger(__name__)
 
 
-
 #: Crow-fly detour factor: road distance / straight-line distance. Boscoe, Henry & Zdeb
 #: (2012), "A nationwide comparison of driving distance versus straight-line distance to
 #: hospitals", *The Professional Geographer* 64(2):188-196, measured a mean detour index of
