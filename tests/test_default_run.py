@@ -8,6 +8,8 @@ region and stop at its land border.
 
 from __future__ import annotations
 
+from accessmap.network.speedmodel import DEFAULT_MODEL
+
 import numpy as np
 import pytest
 import shapely
@@ -27,7 +29,10 @@ def test_default_run_routes_on_the_road_network(score_result) -> None:  # type: 
     road = s["road_network"]
     assert road["format"] == "travelmapping" and road["clip_margin_m"] == 30_000.0
     assert road["source"].startswith("roads_france_travelmapping")
-    assert road["access_speed_kmh"] == 32.3 and road["max_snap_m"] == 10_000.0
+    model = DEFAULT_MODEL
+    assert road["access_speed_kmh"] == model.access_speed_kmh
+    assert road["access_terminal_min"] == model.access_terminal_min
+    assert road["max_snap_m"] == model.max_snap_m == 10_000.0
     # communes without a GP that were not routed are named, with the reason
     off = com[(com["engine"] != "road-network") & (com["gp_count"] <= 0)]
     assert sorted(r["insee"] for r in s["fallback_communes"]) == sorted(off["insee"])

@@ -86,8 +86,8 @@ MaxSnapOption = Annotated[
 AccessOption = Annotated[
     float | None,
     typer.Option(
-        help="Road engine: speed of the access leg to the network (km/h); default 32.3 on "
-        "Travel Mapping (its speed model), else 15."
+        help="Road engine: speed of the access leg to the network (km/h); default: the fitted "
+        "value of the speed model on Travel Mapping networks, else 15."
     ),
 ]
 EngineOption = Annotated[

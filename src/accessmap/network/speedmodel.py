@@ -159,21 +159,21 @@ class TravelMappingSpeedModel:
     # Fitted by benchmarks/calibrate_travelmapping.py on times_isere_osrm2021_commune_matrix.csv
     # (OSRM car, July 2021; fit half seed 20260822, pairs within 30 min). Re-run it to refit.
     motorway_kmh: float = 130.0  # at the fit's upper bound (the legal limit)
-    european_kmh: float = 80.7  # tied to nationale_kmh
-    nationale_kmh: float = 80.7
+    european_kmh: float = 80.13  # tied to nationale_kmh
+    nationale_kmh: float = 80.13
     metropole_kmh: float = 76.2  # tied to departementale_kmh
     departementale_kmh: float = 76.2
     length_factor: float = 1.15
-    winding_factor: float = 1.96
+    winding_factor: float = 1.73
     sinuosity_cap: float = 3.0
-    junction_delay_s: float = 9.1
+    junction_delay_s: float = 8.49
     urban_radius_m: float = 2000.0
     urban_density_low: float = 0.7
     urban_density_high: float = 2.0
     urban_slowdown: float = 0.0  # fitted to 0 on Isère: see docs/benchmarks.md
-    access_speed_kmh: float = 40.5
+    access_speed_kmh: float = 41.71
     access_detour: float = 1.3
-    access_terminal_min: float = 1.85
+    access_terminal_min: float = 1.936
     node_spacing_m: float = 1000.0
     max_snap_m: float = 10_000.0
     name: str = "tm-isere-osrm2021-v2"

@@ -201,8 +201,10 @@ def engine_lines(summary: dict[str, Any], *, max_names: int = 8) -> list[str]:
             f"Road network: {road['source']} ({road['format']}, {road['nodes']:,} nodes"
             + (f", study area + {road['clip_margin_m'] / 1000:g} km" if road.get("clip_margin_m")
                else "")
-            + f"); access legs at {road['access_speed_kmh']:g} km/h x {road['access_detour']:g}, "
-            f"points beyond {road['max_snap_m'] / 1000:g} km of it timed crow-fly"
+            + f"); access legs at {road['access_speed_kmh']:g} km/h x {road['access_detour']:g}"
+            + (f" + {road['access_terminal_min']:.2g} min at each end"
+               if road.get("access_terminal_min") else "")
+            + f", points beyond {road['max_snap_m'] / 1000:g} km of it timed crow-fly"
         )  # fmt: skip
     shares = summary.get("engine_shares") or {}
     if shares:
@@ -239,6 +241,7 @@ def _road_network_info(engine: MixedEngine) -> dict[str, Any] | None:
         "speed_model": meta.get("profile"),
         "access_speed_kmh": prim.access_speed_kmh,
         "access_detour": prim.access_detour,
+        "access_terminal_min": float(getattr(prim, "access_terminal_min", 0.0)),
         "max_snap_m": prim.max_snap_m,
         "direct_leg": prim.direct_leg,
         "cache": meta.get("cache"),
