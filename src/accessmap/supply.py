@@ -201,10 +201,16 @@ def _mark(gdf: gpd.GeoDataFrame, ctx: SupplyContext) -> gpd.GeoDataFrame:
 
 def _concat(parts: list[gpd.GeoDataFrame], crs: str) -> gpd.GeoDataFrame:
     parts = [p.to_crs(crs) if p.crs is not None and str(p.crs) != crs else p for p in parts]
+    # what each part's loader dropped (counted with its codes) survives the concatenation
+    dropped = [d for p in parts for d in p.attrs.get("dropped", [])]
     parts = [p for p in parts if len(p)]
-    if not parts:
-        return empty_points(crs)
-    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+    out = (
+        gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+        if parts
+        else empty_points(crs)
+    )
+    out.attrs = {"dropped": dropped} if dropped else {}
+    return out
 
 
 def _gp_bpe2021(ctx: SupplyContext) -> gpd.GeoDataFrame:
