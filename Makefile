@@ -30,7 +30,7 @@ maps: install
 
 ## Install, then run the test suite (what CI runs).
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ## The PyQGIS check alone (needs Debian python3-qgis: `sudo bash scripts/install-qgis.sh`).
 qgis-test: install

@@ -60,8 +60,8 @@ def test_epci_ranking(score_result) -> None:
     ordered = ranked.sort_values("need_score", ascending=False)
     assert ordered["need_rank"].is_monotonic_increasing
     assert z["pop"].sum() == pytest.approx(6_124_653)
-    top = z.sort_values("need_rank").iloc[0]
-    bottom = z.sort_values("need_rank").iloc[-1]
+    top = ranked.sort_values("need_rank").iloc[0]
+    bottom = ranked.sort_values("need_rank").iloc[-1]
     assert top["need_score"] >= bottom["need_score"]
 
 
