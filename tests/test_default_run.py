@@ -8,14 +8,13 @@ region and stop at its land border.
 
 from __future__ import annotations
 
-from accessmap.network.speedmodel import DEFAULT_MODEL
-
 import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
 
 from accessmap.measures import coverage
+from accessmap.network.speedmodel import DEFAULT_MODEL
 from accessmap.pipeline.summary import engine_lines
 
 
