@@ -51,3 +51,15 @@ def test_error_exit_codes_are_distinct_from_success() -> None:
         obj = getattr(errors, name)
         if isinstance(obj, type) and issubclass(obj, AccessmapError):
             assert isinstance(obj.exit_code, int) and obj.exit_code != 0, name
+
+
+def test_cli_version_does_not_load_the_geo_stack() -> None:
+    # the command modules are registered on demand: `accessmap --version` stays instant
+    code = (
+        "import sys; from accessmap.cli import main; rc = main(['--version']); "
+        "heavy = [m for m in ('geopandas', 'numba', 'accessmap.pipeline') if m in sys.modules]; "
+        "print(rc, ','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip().splitlines() == ["accessmap 0.1.0", "0"]
