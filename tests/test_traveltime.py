@@ -460,3 +460,19 @@ def test_reached_network_polygon_empty_when_nothing_reached() -> None:
         buffer_m=10.0,
     )
     assert poly.is_empty
+
+
+def test_a_registered_engine_is_accepted_by_score_params() -> None:
+    """A new engine is one register_engine call: --engine NAME then passes validation."""
+    from accessmap.pipeline import ScoreParams
+    from accessmap.traveltime import ENGINES, register_engine
+
+    register_engine("crow-fly-slow", lambda **_: CrowFlyEngine(speed_kmh=30.0))
+    try:
+        ScoreParams(engine="crow-fly-slow").validate()
+    finally:
+        ENGINES.pop("crow-fly-slow")
+    from accessmap.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown engine"):
+        ScoreParams(engine="crow-fly-slow").validate()

@@ -16,13 +16,12 @@ import pandas as pd
 from accessmap import supply as sk
 from accessmap.errors import ConfigError
 from accessmap.measures.apl import CONSULTATIONS_PER_GP_FITTED
+from accessmap.traveltime.engines import ENGINES
 
 __all__ = ["ENGINES", "Progress", "ScoreParams", "ScoreResult"]
 
 #: Progress callback: (stage label, done, total).
 Progress = Callable[[str, int, int], None]
-
-ENGINES = ("auto", "crow-fly", "road-network")
 
 
 @dataclass(frozen=True)
