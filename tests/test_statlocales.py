@@ -251,3 +251,21 @@ def test_small_bad_inputs(tmp_path: Path) -> None:
         read_statlocales(dup)
     with pytest.raises(UnknownCodeError, match="at least one"):
         select(read_statlocales(p))
+
+
+def test_calamine_reads_the_same_cells_as_openpyxl(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The fast Excel engine gives the cells openpyxl gives, on a workbook written here."""
+    import openpyxl
+    import pandas as pd
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    rows = [["Code", "Libellé", "Médecin généraliste (en nombre) 2021"], ["01004", "Ambérieu", 4],
+            ["2A004", "Ajaccio", 61], ["75056", "Paris", None]]  # fmt: skip
+    for r in rows:
+        ws.append(r)
+    p = tmp_path / "w.xlsx"
+    wb.save(p)
+    frames = [pd.read_excel(p, engine=e, header=None, dtype=object, keep_default_na=False)
+              for e in ("calamine", "openpyxl")]  # fmt: skip
+    assert frames[0].equals(frames[1])

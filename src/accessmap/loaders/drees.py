@@ -57,6 +57,7 @@ from accessmap.loaders._xlsx import (
     norm_text,
     numbers,
     read_sheets,
+    source_codes,
 )
 from accessmap.loaders.bpe import UnmatchedCodeWarning, load_commune_code_map, map_commune_codes
 from accessmap.loaders.common import COMMUNE_CODE_PATTERN
@@ -426,6 +427,8 @@ def to_cog(
         logger.debug(msg)
         warnings.warn(msg, UnmatchedCodeWarning, stacklevel=2)
     work = df.loc[~bad].copy()
+    # pandas deep-copies attrs into every group below: keep them off the working frame
+    work.attrs = {}
     work["_target"] = target[~bad].astype("str").to_numpy()
     work["_code"] = codes[~bad].to_numpy()
     out = _aggregate(work)
@@ -455,7 +458,7 @@ def _aggregate(work: pd.DataFrame) -> pd.DataFrame:
     out["pop_std"] = g["pop_std"].sum()
     out["pop_total"] = g["pop_total"].sum()
     out["n_source"] = g.size().astype("int64")
-    out["codes_source"] = g["_code"].agg(lambda s: ";".join(sorted(s)))
+    out["codes_source"] = source_codes(work).reindex(out.index).to_numpy()
     for c in ("year", "pop_year"):
         if c in work.columns:
             out[c] = g[c].first()

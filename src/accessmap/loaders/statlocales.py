@@ -40,7 +40,14 @@ from accessmap.errors import (
     UnknownCodeError,
     UnreadableFileError,
 )
-from accessmap.loaders._xlsx import cell_code, find_row, merged_names, norm_text, read_sheets
+from accessmap.loaders._xlsx import (
+    cell_code,
+    find_row,
+    merged_names,
+    norm_text,
+    read_sheets,
+    source_codes,
+)
 from accessmap.loaders.bpe import UnmatchedCodeWarning, load_commune_code_map, map_commune_codes
 from accessmap.loaders.common import COMMUNE_CODE_PATTERN
 
@@ -555,6 +562,8 @@ def to_cog(
         logger.debug(msg)
         warnings.warn(msg, UnmatchedCodeWarning, stacklevel=2)
     work = df.loc[~bad].copy()
+    # pandas deep-copies attrs into every group below: keep them off the working frame
+    work.attrs = {}
     work["_target"] = target[~bad].astype("str").to_numpy()
     work["_code"] = codes[~bad].to_numpy()
     g = work.groupby("_target", sort=True)
@@ -566,7 +575,7 @@ def to_cog(
     if "nom" in work.columns:
         out.insert(0, "nom", merged_names(work))
     out["n_source"] = g.size().astype("int64")
-    out["codes_source"] = g["_code"].agg(lambda s: ";".join(sorted(s)))
+    out["codes_source"] = source_codes(work).reindex(out.index).to_numpy()
     out = out.reset_index()
     out.attrs.update(df.attrs)
     out.attrs["unmatched"] = unmatched
