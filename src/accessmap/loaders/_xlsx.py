@@ -14,7 +14,7 @@ import unicodedata
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from python_calamine import CalamineError
@@ -91,7 +91,7 @@ def cell_code(value: Any) -> str | None:
 #: Excel reader: calamine (Rust, PyPI ``python-calamine``) reads the 35,000-row Statistiques
 #: locales export in about 0.4 s where openpyxl takes 2-4 s, with the same cell values (checked
 #: in ``tests/test_statlocales.py``); every ``accessmap score`` reads that file for the GP supply.
-_ENGINE = "calamine"
+_ENGINE: Literal["calamine"] = "calamine"
 
 
 def read_sheets(
